@@ -1,0 +1,304 @@
+"""Actors: ``ActorClass`` (what ``@remote`` makes of a class), ``ActorHandle`` and
+``ActorMethod`` (mirror ``ray.actor``, Ray 2.60.0).
+
+In reactor-model terms an actor is a *reactor*: it owns state and runs one *reaction* (method
+call) at a time, in the order its inbox received them. Each actor is its own OS process.
+"""
+
+import inspect
+import os
+import pickle
+import weakref
+
+from rayreact import exceptions as exc
+from rayreact._private import options as opts
+from rayreact._private import serialization as ser
+from rayreact._private import shm
+
+
+def method(*args, **kwargs):
+    """Annotate an actor method (mirrors ``ray.method``): ``@method(num_returns=2)``.
+
+    Raises:
+        ValueError: an unknown keyword, or a bare ``@method`` without arguments.
+    """
+    valid = {"num_returns", "concurrency_group", "max_task_retries", "retry_exceptions",
+             "_generator_backpressure_num_objects", "enable_task_events", "tensor_transport"}
+    if args:
+        raise ValueError("The @ray.method decorator must be applied using at least one of the "
+                         f"arguments in the list {sorted(valid)}, for example "
+                         "'@ray.method(num_returns=2)'.")
+    for k in kwargs:
+        if k not in valid:
+            raise ValueError(f"Unexpected keyword argument to @ray.method: '{k}'.")
+
+    def annotate(m):
+        if "num_returns" in kwargs:
+            m.__ray_num_returns__ = kwargs["num_returns"]
+        return m
+
+    return annotate
+
+
+def _method_table(cls):
+    """{method name: num_returns} of the public and dunder-free methods of ``cls``."""
+    table = {}
+    for name, m in inspect.getmembers(cls, lambda x: inspect.isfunction(x) or inspect.ismethod(x)):
+        if name.startswith("__") and name.endswith("__"):
+            continue
+        table[name] = getattr(m, "__ray_num_returns__", 1)
+    return table
+
+
+def _is_async(cls):
+    return any(inspect.iscoroutinefunction(m) or inspect.isasyncgenfunction(m)
+               for _, m in inspect.getmembers(cls, inspect.isfunction))
+
+
+class ActorMethod:
+    """``handle.method``: call it with ``.remote(*args, **kwargs)``."""
+
+    __slots__ = ("_handle", "_name", "_num_returns")
+
+    def __init__(self, handle, name, num_returns):
+        self._handle = handle
+        self._name = name
+        self._num_returns = num_returns
+
+    def remote(self, *args, **kwargs):
+        return self._handle._call(self._name, args, kwargs, self._num_returns)
+
+    def options(self, **options):
+        """Per-call options; only ``num_returns`` changes anything on this runtime."""
+        n = options.get("num_returns", self._num_returns)
+        return ActorMethod(self._handle, self._name, n)
+
+    def bind(self, *args, **kwargs):
+        from rayreact import dag
+
+        return dag.ClassMethodNode(self._handle, self._name, args, kwargs)
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError("Actor methods cannot be called directly. Instead "
+                        f"of running 'object.{self._name}()', try "
+                        f"'object.{self._name}.remote()'.")
+
+
+class ActorHandle:
+    """A handle to an actor (mirrors ``ray.actor.ActorHandle``). Picklable: pass it to tasks and
+    other actors; every copy reaches the same actor process.
+
+    Attributes of the handle are its methods (``ActorMethod``); an unknown name raises
+    AttributeError at the call site.
+    """
+
+    def __init__(self, proc, pid, class_name, methods, is_async=False, original=False):
+        self._proc = proc
+        self._pid = pid
+        self._class_name = class_name
+        self._methods = methods
+        self._is_async = is_async
+        self._exported = [False]  # a cell, so the finalizer does not keep the handle alive
+        for name, n in methods.items():
+            object.__setattr__(self, name, ActorMethod(self, name, n))
+        if original:
+            from rayreact._private import api
+
+            weakref.finalize(self, api._actor_out_of_scope, proc, pid, self._exported)
+
+    @property
+    def proc(self):
+        return self._proc
+
+    @property
+    def pid(self):
+        return self._pid
+
+    def _call(self, name, args, kwargs, num_returns):
+        from rayreact._private import api
+
+        rt = api._runtime_or_init()
+        n = num_returns if isinstance(num_returns, int) else 1
+        refs = rt.submit(self, name, args, kwargs, n)
+        if n == 1:
+            return refs[0]
+        if n == 0:
+            return None
+        return refs
+
+    def __getattr__(self, name):
+        raise AttributeError(f"'ActorHandle' object has no attribute '{name}'")
+
+    def __reduce__(self):
+        self._exported[0] = True
+        return (_rebuild_handle, (self._proc, self._pid, self._class_name, self._methods,
+                                  self._is_async))
+
+    def __repr__(self):
+        return f"Actor({self._class_name}, {self._proc:08x})"
+
+    def __hash__(self):
+        return hash(self._proc)
+
+    def __eq__(self, other):
+        return isinstance(other, ActorHandle) and other._proc == self._proc
+
+    @property
+    def _actor_id(self):
+        return _ActorID(self._proc)
+
+
+class _ActorID:
+    def __init__(self, proc):
+        self._proc = proc
+
+    def hex(self):
+        return f"{self._proc:032x}"
+
+    def binary(self):
+        return self._proc.to_bytes(16, "big")
+
+
+def _rebuild_handle(proc, pid, class_name, methods, is_async):
+    return ActorHandle(proc, pid, class_name, methods, is_async)
+
+
+class ActorClass:
+    """What ``@remote`` returns for a class: create actors with ``.remote(*args)``.
+
+    ``Cls.remote(*args, **kwargs)`` returns an ``ActorHandle`` at once; the actor's process
+    starts in the background. ``Cls(...)`` raises TypeError, as in Ray.
+    """
+
+    def __init__(self, cls, options):
+        self._cls = cls
+        self._class_name = cls.__name__
+        self._default_options = options
+        self._methods = _method_table(cls)
+        self._is_async = _is_async(cls)
+        self._frame = None
+        self.__name__ = cls.__name__
+        self.__qualname__ = cls.__qualname__
+        self.__module__ = cls.__module__
+        self.__doc__ = cls.__doc__
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError("Actors cannot be instantiated directly. "
+                        f"Instead of '{self._class_name}()', "
+                        f"use '{self._class_name}.remote()'.")
+
+    def remote(self, *args, **kwargs):
+        return self._remote(args, kwargs, self._default_options)
+
+    def options(self, **actor_options):
+        """Return a creator with ``actor_options`` overriding the defaults (``.remote()``,
+        ``.bind()``). Raises ValueError for an unknown option."""
+        opts.validate_actor_options(actor_options, in_options=True)
+        merged = dict(self._default_options, **actor_options)
+        parent = self
+
+        class _Creator:
+            def remote(self, *args, **kwargs):
+                return parent._remote(args, kwargs, merged)
+
+        return _Creator()
+
+    def bind(self, *args, **kwargs):
+        raise NotImplementedError("DAG .bind() on actor classes is not supported yet")
+
+    def _remote(self, args, kwargs, options):
+        from rayreact._private import api
+
+        rt = api._runtime_or_init()
+        name = options.get("name")
+        namespace = options.get("namespace") or rt.namespace
+        if name is not None:
+            if not name:
+                raise ValueError("Actor name cannot be an empty string.")
+            existing = _lookup_named(rt, name, namespace)
+            if existing is not None:
+                if options.get("get_if_exists"):
+                    return existing
+                raise ValueError(
+                    f"The name {name} (namespace={namespace}) is already taken. Please use "
+                    "a different name or get the existing actor using "
+                    f"ray.get_actor('{name}', namespace='{namespace}')")
+        if self._frame is None:
+            self._frame = ser.serialize(self._cls)
+        proc, popen = api._spawn("actor")
+        handle = ActorHandle(proc, popen.pid, self._class_name, self._methods, self._is_async,
+                             original=name is None and options.get("lifetime") != "detached")
+        if name is not None:
+            if not _register_named(rt, name, namespace, handle):
+                api._kill_proc(proc, popen.pid)
+                existing = _lookup_named(rt, name, namespace)
+                if options.get("get_if_exists") and existing is not None:
+                    return existing
+                raise ValueError(f"The name {name} (namespace={namespace}) is already taken.")
+        rt.submit(handle, "__init__", args, kwargs, 0, self._frame, None,
+                  name=self._class_name)
+        return handle
+
+
+def _name_file(rt, name, namespace):
+    return os.path.join(shm.SHM_DIR, f"{shm.prefix(rt.session)}name_"
+                        f"{(namespace or '').encode().hex()}_{name.encode().hex()}")
+
+
+def _register_named(rt, name, namespace, handle):
+    path = _name_file(rt, name, namespace)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as f:
+        f.write(pickle.dumps((handle._proc, handle._pid, handle._class_name, handle._methods,
+                              handle._is_async)))
+    return True
+
+
+def _lookup_named(rt, name, namespace):
+    from rayreact._private.runtime import pid_alive
+
+    path = _name_file(rt, name, namespace)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    if not data:  # being written right now by its creator
+        return None
+    proc, pid, cls, methods, is_async = pickle.loads(data)
+    if not pid_alive(pid):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        return None
+    return ActorHandle(proc, pid, cls, methods, is_async)
+
+
+def get_actor(name, namespace=None):
+    """Handle of the named actor (mirrors ``ray.get_actor``).
+
+    Raises:
+        ValueError: no live actor has this name in the namespace.
+    """
+    from rayreact._private import api
+
+    rt = api._runtime_or_init()
+    if not isinstance(name, str) or not name:
+        raise ValueError("Please supply a non-empty value to get_actor")
+    h = _lookup_named(rt, name, namespace if namespace is not None else rt.namespace)
+    if h is None:
+        raise ValueError(
+            f"Failed to look up actor with name '{name}'. This could because 1. You are trying "
+            "to look up a named actor you didn't create. 2. The named actor died. 3. You did "
+            "not use a namespace matching the namespace of the actor.")
+    return h
+
+
+def exception_for_init_failure(tb):
+    return exc.ActorDiedError(
+        None, "The actor died because of an error raised in its creation task, "
+        f"{tb}", actor_init_failed=True)

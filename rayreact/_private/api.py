@@ -1,0 +1,548 @@
+"""Ray's public core API on the reactor runtime: init, shutdown, get, put, wait, kill, cancel...
+
+Each function mirrors the Ray 2.60.0 function of the same name (``ray/_private/worker.py``):
+same signature, defaults, and the same error types and messages for bad input.
+
+The driver's ``Node`` owns the session: the driver's inbox, the task queue, the task pool and a
+monitor thread that reaps dead children (a crashed task worker's caller gets
+``WorkerCrashedError`` and the pool gets a new worker). ``shutdown`` (also at interpreter exit,
+Ctrl-C and SIGTERM) ends every process of the session and unlinks every shared-memory name.
+"""
+
+import atexit
+import logging
+import os
+import pickle
+import secrets
+import select
+import signal
+import struct
+import threading
+
+import psutil
+
+from rayreact import exceptions as exc
+from rayreact._private import process as process_mod
+from rayreact._private import serialization as ser
+from rayreact._private import shm
+from rayreact._private.actor import ActorHandle
+from rayreact._private.channel import Channel
+from rayreact._private.refs import ObjectRef
+from rayreact._private.runtime import RESULT, Runtime, inbox_name, set_runtime
+
+logger = logging.getLogger("rayreact")
+
+_rt = None  # this process's Runtime
+_node = None  # the driver's Node (None in workers)
+_POOL = struct.Struct("<QQ")
+_POOL_SLOTS = 256
+
+
+def _read_pool(mm):
+    n = struct.unpack_from("<Q", mm, 0)[0]
+    return [_POOL.unpack_from(mm, 8 + 16 * i) for i in range(n)]
+
+
+class Node:
+    """The driver's view of the session: processes, task pool, monitor (see module doc)."""
+
+    def __init__(self, num_cpus, namespace):
+        self.session = secrets.token_hex(4)
+        self.num_cpus = num_cpus
+        self.namespace = namespace
+        proc = process_mod.new_proc_id(self.session)
+        inbox = Channel(self.session, inbox_name(proc), create=True)
+        inbox.set_pid(os.getpid())
+        self.rt = Runtime(self.session, proc, "driver", os.getpid(), inbox)
+        self.rt.namespace = namespace
+        self.tasks = Channel(self.session, "tasks", create=True, multi_consumer=True)
+        self.pool_mm = shm.create_segment(shm.prefix(self.session) + "pool", 8 + 16 * _POOL_SLOTS)
+        self.rt._tasks = self.tasks
+        self.rt._pool = self.pool
+        self.children = {}  # pid -> (proc, Popen, kind)
+        self.pool_members = []  # [(proc, pid)]
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._wake_r, self._wake_w = os.pipe()
+        self._monitor = threading.Thread(target=self._monitor_loop, name="rayreact-monitor",
+                                         daemon=True)
+        self._monitor.start()
+        for _ in range(num_cpus):
+            self._add_pool_worker()
+
+    # -- processes ---------------------------------------------------------------------------
+    def spawn(self, kind):
+        proc, p = process_mod.spawn_worker(self.rt, kind, self.namespace, self.num_cpus)
+        with self._lock:
+            self.children[p.pid] = (proc, p, kind)
+        os.write(self._wake_w, b"x")
+        return proc, p
+
+    def _add_pool_worker(self):
+        proc, p = self.spawn("task")
+        with self._lock:
+            self.pool_members.append((proc, p.pid))
+            self._write_pool()
+
+    def _write_pool(self):
+        members = self.pool_members[:_POOL_SLOTS]
+        for i, (proc, pid) in enumerate(members):
+            _POOL.pack_into(self.pool_mm, 8 + 16 * i, proc, pid)
+        struct.pack_into("<Q", self.pool_mm, 0, len(members))
+
+    def pool(self):
+        return self.pool_members
+
+    def _monitor_loop(self):
+        """Wait on every child's pidfd at once; reap the dead and repair the pool."""
+        fds = {}
+        while not self._stopping:
+            with self._lock:
+                for pid in self.children:
+                    if pid not in fds.values():
+                        try:
+                            fds[os.pidfd_open(pid)] = pid
+                        except ProcessLookupError:
+                            fds[os.open("/dev/null", os.O_RDONLY)] = pid  # already gone: reap
+            ready, _, _ = select.select(list(fds) + [self._wake_r], [], [])
+            for fd in ready:
+                if fd == self._wake_r:
+                    os.read(self._wake_r, 4096)
+                    continue
+                pid = fds.pop(fd)
+                os.close(fd)
+                if self._stopping:
+                    continue
+                try:
+                    self._on_child_exit(pid)
+                except Exception:  # noqa: BLE001 - the monitor must survive anything
+                    logger.exception("rayreact monitor: handling the exit of pid %s failed", pid)
+
+    def _on_child_exit(self, pid):
+        with self._lock:
+            proc, p, kind = self.children.pop(pid)
+        p.wait()
+        try:
+            ch = Channel(self.session, inbox_name(proc))
+        except FileNotFoundError:
+            return
+        caller, counter, running = ch.status()
+        first = (caller << 64) | counter
+        ch.close()
+        Channel(self.session, inbox_name(proc)).unlink()
+        if kind != "task":
+            return
+        with self._lock:
+            self.pool_members = [m for m in self.pool_members if m[1] != pid]
+        if running:  # the task it was running fails with WorkerCrashedError
+            err = ser.Frame(pickle.dumps(exc.WorkerCrashedError(), protocol=5), [])
+            try:
+                out = Channel(self.session, inbox_name(caller))
+                self.rt._send_on(out, (RESULT, first, (True,), ()), [err], quiet=True)
+            except FileNotFoundError:
+                pass
+        self._add_pool_worker()
+
+    def stop(self):
+        """End every process of the session and unlink every shared-memory name."""
+        self._stopping = True
+        os.write(self._wake_w, b"x")
+        pids = set(self.children)
+        for p in psutil.process_iter(["pid", "cmdline"]):
+            cmd = p.info.get("cmdline") or []
+            if len(cmd) > 4 and cmd[2:3] == ["rayreact._private.worker"] and cmd[3] == self.session:
+                pids.add(p.info["pid"])
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for _proc, p, _kind in list(self.children.values()):
+            try:
+                p.wait(timeout=5)
+            except Exception:  # noqa: BLE001
+                pass
+        self._monitor.join(timeout=2)
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        shm.cleanup_session(self.session)
+
+
+# -- init / shutdown -----------------------------------------------------------------------------
+_INIT_KWARGS = {"_system_config", "_temp_dir", "_node_ip_address", "_plasma_directory",
+                "_enable_object_reconstruction", "_metrics_export_port", "_redis_password",
+                "_node_name", "_driver_object_store_memory", "_memory", "_tracing_startup_hook",
+                "_skip_env_hook", "_redis_username"}
+
+
+class RayContext(dict):
+    """What ``init`` returns (mirrors ``ray._private.worker.RayContext``): dict-like info."""
+
+    def __init__(self, node):
+        super().__init__(address_info={"session": node.session}, node_id=node.session,
+                         dashboard_url=None)
+        self.address_info = self["address_info"]
+        self.dashboard_url = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        shutdown()
+
+    def disconnect(self):
+        shutdown()
+
+
+def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=None,
+         object_store_memory=None, local_mode=False, ignore_reinit_error=False,
+         include_dashboard=None, dashboard_host="127.0.0.1", dashboard_port=None,
+         job_config=None, configure_logging=True, logging_level=logging.INFO,
+         logging_format=None, logging_config=None, log_to_driver=None, namespace=None,
+         runtime_env=None, enable_resource_isolation=False, cgroup_path=None,
+         system_reserved_cpu=None, system_reserved_memory=None, proxy_server_url=None,
+         **kwargs):
+    """Start the reactor runtime for this driver (mirrors ``ray.init``, Ray 2.60.0).
+
+    Args:
+        num_cpus (int | None): size of the task worker pool (default: the machine's cores).
+        namespace (str | None): namespace of named actors (default: an anonymous one).
+        ignore_reinit_error (bool): a second ``init`` is a no-op instead of an error.
+        Other arguments of ``ray.init`` are accepted and have no effect on one machine.
+    Returns:
+        RayContext (dict-like).
+    Raises:
+        RuntimeError: already initialised (unless ``ignore_reinit_error``), or an unknown
+            keyword argument.
+        UnsupportedPatternError: ``address`` names a cluster (not supported by this runtime).
+    """
+    global _rt, _node
+    unknown = set(kwargs) - _INIT_KWARGS
+    if unknown:
+        raise RuntimeError(f"Unknown keyword argument(s): {', '.join(sorted(unknown))}")
+    if _rt is not None:
+        if ignore_reinit_error:
+            return RayContext(_node) if _node else None
+        raise RuntimeError(
+            "Maybe you called ray.init twice by accident? This error can be suppressed by "
+            "passing in 'ignore_reinit_error=True' or by calling 'ray.shutdown()' prior to "
+            "'ray.init()'.")
+    if address not in (None, "local"):
+        raise exc.UnsupportedPatternError(
+            f"init(address={address!r}) connects to a Ray cluster, which the reactor runtime "
+            "does not run; use real Ray for clusters.")
+    if num_cpus is not None and (not isinstance(num_cpus, int) or num_cpus < 0):
+        raise ValueError(f"num_cpus must be a non-negative integer, got {num_cpus!r}")
+    ncpu = os.cpu_count() or 1
+    _node = Node(max(1, num_cpus if num_cpus is not None else ncpu),
+                 namespace if namespace is not None else f"anon-{secrets.token_hex(4)}")
+    _node.cpu_resource = float(num_cpus if num_cpus is not None else ncpu)
+    _node.gpu_resource = float(num_gpus or 0)
+    _node.custom_resources = dict(resources or {})
+    _rt = _node.rt
+    set_runtime(_rt)
+    _install_exit_handlers()
+    return RayContext(_node)
+
+
+_exit_handlers_installed = False
+
+
+def _install_exit_handlers():
+    global _exit_handlers_installed
+    if _exit_handlers_installed:
+        return
+    _exit_handlers_installed = True
+    atexit.register(shutdown)
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def on_term(signum, frame):
+            shutdown()
+            raise SystemExit(128 + signum)
+
+        signal.signal(signal.SIGTERM, on_term)
+
+
+def shutdown(*, wait_for_processes=False, _exiting_interpreter=False):
+    """End the session: every worker process stops and every shared-memory name is unlinked
+    (mirrors ``ray.shutdown``). A no-op when not initialised."""
+    global _rt, _node
+    node, _node = _node, None
+    rt, _rt = _rt, None
+    set_runtime(None)
+    if node is not None:
+        node.stop()
+    elif rt is not None:
+        pass  # a worker process: its loop ends it
+
+
+def is_initialized():
+    """True once ``init`` ran (or a call auto-initialised), until ``shutdown``."""
+    return _rt is not None
+
+
+def _runtime_or_init():
+    rt = _rt
+    if rt is None:
+        init()
+        rt = _rt
+    return rt
+
+
+def _connect_worker(rt):
+    """Called by a worker process at start: its Runtime becomes the process's runtime."""
+    global _rt
+    _rt = rt
+    set_runtime(rt)
+
+
+def _spawn(kind):
+    rt = _runtime_or_init()
+    if _node is not None:
+        return _node.spawn(kind)
+    return process_mod.spawn_worker(rt, kind, rt.namespace, rt.num_cpus)
+
+
+def _kill_proc(proc, pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _actor_out_of_scope(proc, pid, exported):
+    """The creator dropped its last handle of an anonymous actor: the actor exits after the
+    calls already queued (as in Ray), unless a handle was passed on to another process."""
+    rt = _rt
+    if rt is None or exported[0]:
+        return
+    from rayreact._private.runtime import EXIT
+
+    rt._send_ctrl(proc, (EXIT,), quiet=True)
+
+
+# -- objects -------------------------------------------------------------------------------------
+def get(object_refs, *, timeout=None):
+    """Values of ``object_refs`` (mirrors ``ray.get``).
+
+    Args:
+        object_refs: an ObjectRef or a list of ObjectRefs.
+        timeout (float | None): seconds to wait at most; None waits forever.
+    Returns:
+        the value, or a list of values in the order of ``object_refs``.
+    Raises:
+        ValueError: ``object_refs`` is neither an ObjectRef nor a list of them.
+        GetTimeoutError: the timeout passed before every value was ready.
+        RayTaskError: the remote code raised (also an instance of the user's exception).
+        RayActorError: the actor died before finishing the call.
+    """
+    rt = _runtime_or_init()
+    single = isinstance(object_refs, ObjectRef)
+    if single:
+        object_refs = [object_refs]
+    if not isinstance(object_refs, list):
+        raise ValueError(
+            f"Invalid type of object refs, {type(object_refs)}, is given. "
+            "'object_refs' must either be an ObjectRef or a list of ObjectRefs. ")
+    for r in object_refs:
+        if not isinstance(r, ObjectRef):
+            raise TypeError(f"Attempting to call `get` on the value {r!r}, which is not an "
+                            "ray.ObjectRef.")
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"'timeout' must be a non-negative number, got {timeout}")
+    values = rt.get(object_refs, timeout)
+    return values[0] if single else values
+
+
+def put(value, *, _owner=None):
+    """Store ``value`` and return an ObjectRef to it (mirrors ``ray.put``).
+
+    Raises:
+        TypeError: ``value`` is an ObjectRef, or cannot be pickled.
+    """
+    if _owner is not None:
+        raise ValueError("The experimental `_owner` argument to `ray.put` has been removed in "
+                         "Ray 2.56.")
+    rt = _runtime_or_init()
+    if isinstance(value, ObjectRef):
+        raise TypeError("Calling 'put' on an ray.ObjectRef is not allowed. If you really want "
+                        "to do this, you can wrap the ray.ObjectRef in a list and call 'put' "
+                        "on it.")
+    return rt.put(value)
+
+
+def wait(ray_waitables, *, num_returns=1, timeout=None, fetch_local=True):
+    """Split refs into ready and not ready (mirrors ``ray.wait``).
+
+    Args:
+        ray_waitables (list[ObjectRef]): unique refs.
+        num_returns (int): return once this many are ready (1 <= num_returns <= len).
+        timeout (float | None): seconds to wait at most; 0 polls.
+    Returns:
+        (ready, not_ready): two lists of ObjectRef, each in input order; ``ready`` holds at
+        most ``num_returns`` refs.
+    Raises:
+        TypeError: not a list, or a list holding something other than ObjectRefs.
+        ValueError: duplicates, num_returns out of range, or a negative timeout.
+    """
+    rt = _runtime_or_init()
+    if isinstance(ray_waitables, ObjectRef):
+        raise TypeError("wait() expected a list of ray.ObjectRef or ray.ObjectRefGenerator, "
+                        f"got a single ray.ObjectRef or ray.ObjectRefGenerator {ray_waitables}")
+    if not isinstance(ray_waitables, list):
+        raise TypeError("wait() expected a list of ray.ObjectRef or ray.ObjectRefGenerator, "
+                        f"got {type(ray_waitables)}")
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"The 'timeout' argument must be nonnegative. Received {timeout}")
+    for r in ray_waitables:
+        if not isinstance(r, ObjectRef):
+            raise TypeError("wait() expected a list of ray.ObjectRef or ray.ObjectRefGenerator,"
+                            f" got list containing {type(r)}")
+    if len(ray_waitables) != len(set(ray_waitables)):
+        raise ValueError("Wait requires a list of unique ray_waitables.")
+    if num_returns <= 0:
+        raise ValueError("Invalid number of objects to return %d." % num_returns)
+    if num_returns > len(ray_waitables):
+        raise ValueError("num_returns cannot be greater than the number of ray_waitables "
+                         "provided to ray.wait.")
+    return rt.wait(ray_waitables, num_returns, timeout)
+
+
+def kill(actor, *, no_restart=True):
+    """End the actor's process at once (mirrors ``ray.kill``); its pending and later calls
+    raise ``ActorDiedError``.
+
+    Raises:
+        ValueError: ``actor`` is not an actor handle.
+    """
+    rt = _runtime_or_init()
+    if not isinstance(actor, ActorHandle):
+        raise ValueError("ray.kill() only supported for actors. For tasks, try ray.cancel(). "
+                         f"Got: {type(actor)}.")
+    _kill_proc(actor._proc, actor._pid)
+    rt.mark_dead(actor._proc, actor._pid)
+
+
+def cancel(ray_waitable, *, force=False, recursive=True):
+    """Cancel a task (mirrors ``ray.cancel``): a queued task never runs and ``get`` raises
+    ``TaskCancelledError``; ``force=True`` kills the worker running it.
+
+    Raises:
+        TypeError: the argument is not an ObjectRef.
+        ValueError: ``force=True`` for an actor task.
+    """
+    rt = _runtime_or_init()
+    if not isinstance(ray_waitable, ObjectRef):
+        raise TypeError("ray.cancel() only supported for object refs. For actors, try "
+                        f"ray.kill(). Got: {type(ray_waitable)}.")
+    e = rt.table.get(ray_waitable._id)
+    if force and e is not None and e.watch:
+        raise ValueError("force=True is not supported for actor tasks.")
+    rt.cancel(ray_waitable, force, rt._pool())
+
+
+# -- introspection -------------------------------------------------------------------------------
+def _resources():
+    rt = _runtime_or_init()
+    node = _node
+    cpus = float(node.cpu_resource) if node else float(rt.num_cpus)
+    res = {"CPU": cpus, "memory": float(psutil.virtual_memory().total),
+           "object_store_memory": float(psutil.virtual_memory().total // 4),
+           f"node:{_node_ip()}": 1.0}
+    if node and node.gpu_resource:
+        res["GPU"] = node.gpu_resource
+    if node:
+        res.update({k: float(v) for k, v in node.custom_resources.items()})
+    return res
+
+
+def _node_ip():
+    return "127.0.0.1"
+
+
+def cluster_resources():
+    """Total resources of this one-node "cluster" (mirrors ``ray.cluster_resources``)."""
+    return _resources()
+
+
+def available_resources():
+    """Resources not in use (mirrors ``ray.available_resources``). rayreact does not reserve
+    resources for running tasks, so this equals ``cluster_resources()``."""
+    return _resources()
+
+
+def nodes():
+    """One entry, this machine (mirrors ``ray.nodes``)."""
+    rt = _runtime_or_init()
+    return [{"NodeID": f"{int(rt.session, 16):056x}", "Alive": True,
+             "NodeManagerAddress": _node_ip(), "NodeManagerHostname": os.uname().nodename,
+             "Resources": _resources(), "alive": True}]
+
+
+def timeline(filename=None):
+    """Ray's task timeline; rayreact records none and returns an empty list."""
+    return []
+
+
+class RuntimeContext:
+    """What ``get_runtime_context()`` returns (mirrors ``ray.runtime_context.RuntimeContext``)."""
+
+    def __init__(self, rt):
+        self._rt = rt
+
+    def get_job_id(self):
+        return self._rt.job_id
+
+    def get_node_id(self):
+        return f"{int(self._rt.session, 16):056x}"
+
+    def get_worker_id(self):
+        return f"{self._rt.proc:056x}"
+
+    def get_actor_id(self):
+        a = self._rt.current_actor
+        return None if a is None else f"{a:032x}"
+
+    def get_task_id(self):
+        t = getattr(self._rt, "current_task", None)
+        return None if t is None else f"{t:048x}"
+
+    def get_actor_name(self):
+        return getattr(self._rt, "actor_name", None)
+
+    def get_namespace(self):
+        return self._rt.namespace
+
+    def get_assigned_resources(self):
+        return {}
+
+    def get_accelerator_ids(self):
+        return {"GPU": []}
+
+    @property
+    def namespace(self):
+        return self._rt.namespace
+
+    @property
+    def current_actor(self):
+        a = self._rt.current_actor_handle
+        if a is None:
+            raise RuntimeError("This method is only available in an actor.")
+        return a
+
+    def get(self):
+        return {"job_id": self.get_job_id(), "node_id": self.get_node_id(),
+                "namespace": self.get_namespace()}
+
+    @property
+    def was_current_actor_reconstructed(self):
+        return False
+
+
+def get_runtime_context():
+    """Information about the current driver, task or actor."""
+    return RuntimeContext(_runtime_or_init())
+
+
+def get_gpu_ids():
+    return []

@@ -1,0 +1,181 @@
+"""A many-producer message channel in shared memory: every process's inbox, and the task queue.
+
+::
+
+    producers (any process)                      consumer(s)
+    ----------------------                       -----------
+    take write lock                              doorbell.acquire(timeout)   <- sleeps, no spin
+    copy record into ring at tail                read record at head
+    advance tail, drop write lock                advance head
+    doorbell.release()  ---------------------->  (multi-consumer: under the read lock)
+
+The ring lives in one segment: a 64-byte header (head, tail, the owner's pid and a status slot)
+then ``capacity`` bytes of records, each ``[u32 length][u32 0][payload]`` padded to 8 bytes. A
+record that would cross the end is preceded by a wrap marker. Head and tail only grow; the
+offset is ``position % capacity``. The doorbell is a counting semaphore that may run ahead of
+the records (a consumer drains every record after a wake), so a wake is never lost and a
+spurious one costs one empty check. Why no lock on the consumer side of an inbox: exactly one
+process reads it, and only it writes ``head``; producers only read ``head`` to see free space.
+"""
+
+import os
+import struct
+import time
+
+from rayreact._private import shm
+
+HEADER = 64
+_WRAP = 0xFFFFFFFF
+_U64 = struct.Struct("<Q")
+_REC = struct.Struct("<II")
+# Header fields (byte offsets): head, tail, pid of the consumer, status slot (3 x u64).
+_HEAD, _TAIL, _PID, _STATUS = 0, 8, 16, 24
+_STATUS_FMT = struct.Struct("<QQQ")
+
+DEFAULT_CAPACITY = 8 << 20
+
+
+class ChannelClosed(Exception):
+    """The consumer of the channel is gone; the message could not be delivered."""
+
+
+class Channel:
+    """One end of a named channel (producer, consumer, or both).
+
+    Args:
+        session: the session id (names every segment and semaphore of one run).
+        name: channel name, unique in the session.
+        create: create the segment and semaphores (only the process that owns the channel).
+        capacity: ring size in bytes (create only).
+        multi_consumer: several processes read (the task queue): reads take a read lock.
+    """
+
+    def __init__(self, session, name, create=False, capacity=DEFAULT_CAPACITY,
+                 multi_consumer=False):
+        base = shm.prefix(session) + name
+        self.name = name
+        self._names = (base, base + "_b", base + "_w", base + "_r")
+        if create:
+            self._mm = shm.create_segment(base, HEADER + capacity)
+            self._doorbell = shm.create_semaphore(base + "_b")
+            self._wlock = shm.create_semaphore(base + "_w", 1, 1)
+            self._rlock = shm.create_semaphore(base + "_r", 1, 1) if multi_consumer else None
+        else:
+            self._mm = shm.open_segment(base)
+            self._doorbell = shm.open_semaphore(base + "_b")
+            self._wlock = shm.open_semaphore(base + "_w", 1)
+            self._rlock = shm.open_semaphore(base + "_r", 1) if multi_consumer else None
+        self.capacity = len(self._mm) - HEADER
+        self.max_record = self.capacity // 2 - 16
+
+    # -- header ------------------------------------------------------------------------------
+    def set_pid(self, pid):
+        _U64.pack_into(self._mm, _PID, pid)
+
+    @property
+    def pid(self):
+        return _U64.unpack_from(self._mm, _PID)[0]
+
+    def set_status(self, a, b, c):
+        _STATUS_FMT.pack_into(self._mm, _STATUS, a, b, c)
+
+    def status(self):
+        return _STATUS_FMT.unpack_from(self._mm, _STATUS)
+
+    # -- producer ----------------------------------------------------------------------------
+    def send(self, pieces, size, consumer_alive=None):
+        """Append one record made of ``pieces`` (bytes-like, ``size`` bytes in all).
+
+        Blocks while the ring is full (sleeping with a growing backoff, never spinning hot);
+        raises ChannelClosed if ``consumer_alive()`` turns false meanwhile.
+        """
+        if size > self.max_record:
+            raise ValueError(f"record of {size} bytes exceeds channel limit {self.max_record}")
+        rec = (8 + size + 7) & ~7
+        cap, mm = self.capacity, self._mm
+        delay = 0.0002
+        while True:
+            self._wlock.acquire()
+            tail = _U64.unpack_from(mm, _TAIL)[0]
+            head = _U64.unpack_from(mm, _HEAD)[0]
+            off = tail % cap
+            skip = cap - off if off + rec > cap else 0
+            if cap - (tail - head) >= skip + rec:
+                break
+            self._wlock.release()
+            if consumer_alive is not None and not consumer_alive():
+                raise ChannelClosed(self.name)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
+        try:
+            if skip:
+                if skip >= 8:
+                    _REC.pack_into(mm, HEADER + off, _WRAP, 0)
+                tail += skip
+                off = 0
+            pos = HEADER + off
+            _REC.pack_into(mm, pos, size, 0)
+            pos += 8
+            for p in pieces:
+                n = len(p) if not isinstance(p, memoryview) else p.nbytes
+                mm[pos:pos + n] = p
+                pos += n
+            _U64.pack_into(mm, _TAIL, tail + rec)
+        finally:
+            self._wlock.release()
+        self._doorbell.release()
+
+    # -- consumer ----------------------------------------------------------------------------
+    def recv_nowait(self):
+        """Return the next record as bytes, or None if the ring is empty."""
+        if self._rlock is not None:
+            self._rlock.acquire()
+            try:
+                return self._take()
+            finally:
+                self._rlock.release()
+        return self._take()
+
+    def _take(self):
+        mm, cap = self._mm, self.capacity
+        head = _U64.unpack_from(mm, _HEAD)[0]
+        if head == _U64.unpack_from(mm, _TAIL)[0]:
+            return None
+        off = head % cap
+        if cap - off < 8:
+            head += cap - off
+            off = 0
+        else:
+            size = _REC.unpack_from(mm, HEADER + off)[0]
+            if size == _WRAP:
+                head += cap - off
+                off = 0
+        size = _REC.unpack_from(mm, HEADER + off)[0]
+        start = HEADER + off + 8
+        data = mm[start:start + size]
+        _U64.pack_into(mm, _HEAD, head + ((8 + size + 7) & ~7))
+        return data
+
+    def wait(self, timeout=None):
+        """Sleep until the doorbell rings or ``timeout`` seconds pass; True if it rang."""
+        return self._doorbell.acquire(True, timeout)
+
+    def ring(self):
+        """Wake the consumer without a record (it will find nothing new and re-check)."""
+        self._doorbell.release()
+
+    def close(self):
+        try:
+            self._mm.close()
+        except BufferError:  # a memoryview of the ring still lives; the GC will unmap it
+            pass
+
+    def unlink(self):
+        """Remove the channel's names (the owner does this once, at exit)."""
+        shm.unlink_segment(self._names[0])
+        for n in self._names[1:]:
+            shm.unlink_semaphore(n)
+
+
+def channel_exists(session, name):
+    return os.path.exists(os.path.join(shm.SHM_DIR, shm.prefix(session) + name))

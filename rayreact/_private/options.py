@@ -1,0 +1,64 @@
+"""Validation of ``@remote`` / ``.options()`` keywords, as Ray 2.60.0 does it
+(``ray/_common/ray_option_utils.py``): an unknown keyword is a ValueError naming the valid ones,
+a wrongly typed value a TypeError."""
+
+_NONE = type(None)
+_NUM = (int, float, _NONE)
+
+_COMMON = {
+    "label_selector": (dict, _NONE), "fallback_strategy": None, "accelerator_type": (str, _NONE),
+    "memory": _NUM, "name": (str, _NONE), "num_cpus": _NUM, "num_gpus": _NUM,
+    "object_store_memory": _NUM, "placement_group": None, "placement_group_bundle_index": int,
+    "placement_group_capture_child_tasks": (bool, _NONE), "resources": (dict, _NONE),
+    "runtime_env": (dict, _NONE), "scheduling_strategy": None, "enable_task_events": bool,
+    "_labels": (dict, _NONE),
+}
+TASK_OPTIONS = dict(_COMMON, **{
+    "max_calls": (int, _NONE), "max_retries": (int, _NONE), "num_returns": (int, str, _NONE),
+    "retry_exceptions": None, "_generator_backpressure_num_objects": None,
+    "_num_objects_per_yield": None,
+})
+ACTOR_OPTIONS = dict(_COMMON, **{
+    "concurrency_groups": (list, dict, _NONE), "enable_tensor_transport": (bool, _NONE),
+    "lifetime": (str, _NONE), "max_concurrency": (int, _NONE), "max_restarts": (int, _NONE),
+    "max_task_retries": (int, _NONE), "max_pending_calls": (int, _NONE),
+    "namespace": (str, _NONE), "get_if_exists": bool,
+    "allow_out_of_order_execution": (bool, _NONE),
+    "_actor_generator_backpressure_num_objects": None,
+})
+
+
+def _check(options, valid, what):
+    for k, v in options.items():
+        if k not in valid:
+            raise ValueError(f"Invalid option keyword {k} for {what}. "
+                             f"Valid ones are {list(valid)}.")
+        t = valid[k]
+        if t is not None and not isinstance(v, t):
+            raise TypeError(f"The type of keyword '{k}' must be {t}, but received type {type(v)}")
+        if k in ("num_cpus", "num_gpus", "memory") and v is not None and v < 0:
+            raise ValueError(f"The keyword '{k}' only accepts None, 0 or a positive number, "
+                             f"got {v}.")
+
+
+def validate_task_options(options, in_options):
+    """Raises ValueError/TypeError like ``ray_option_utils.validate_task_options``."""
+    _check(options, TASK_OPTIONS, "remote functions")
+    if in_options and "max_calls" in options:
+        raise ValueError("Setting 'max_calls' is not supported in '.options()'.")
+    n = options.get("num_returns")
+    if isinstance(n, int) and n < 0:
+        raise ValueError(f"num_returns must be >= 0, but got {n}.")
+
+
+def validate_actor_options(options, in_options):
+    """Raises ValueError/TypeError like ``ray_option_utils.validate_actor_options``."""
+    _check(options, ACTOR_OPTIONS, "actors")
+    if in_options and "concurrency_groups" in options:
+        raise ValueError("Setting 'concurrency_groups' is not supported in '.options()'.")
+    if options.get("get_if_exists") and not options.get("name"):
+        raise ValueError("The actor name must be specified to use `get_if_exists`.")
+    lt = options.get("lifetime")
+    if lt not in (None, "detached", "non_detached"):
+        raise ValueError("actor `lifetime` argument must be one of 'detached', "
+                         "'non_detached' and 'None'.")

@@ -1,0 +1,84 @@
+"""``ObjectRef``: what the user holds for a value that is, or will be, somewhere.
+
+An object id is an int: ``(owner process id << 64) | counter``. The owner is the process that
+created the ref (the caller of ``.remote()`` or of ``put``); it keeps the value (or knows it is
+pending) and answers other processes that borrow the ref. Creating and dropping a ref counts up
+and down in the local runtime's table; the count reaching zero frees the value.
+"""
+
+from rayreact._private import serialization
+
+_runtime = None  # the process's Runtime, set by runtime.set_runtime()
+
+
+def owner_of(oid: int) -> int:
+    return oid >> 64
+
+
+class ObjectRef:
+    """A reference to a (possibly pending) object (mirrors ``ray.ObjectRef``, Ray 2.60.0).
+
+    Hashable and comparable; pass it to ``get``, ``wait``, ``cancel``, or as an argument to
+    ``.remote()`` calls (top-level: replaced by its value; nested in a container: stays a ref).
+    """
+
+    __slots__ = ("_id", "__weakref__")
+
+    def __init__(self, oid: int):
+        self._id = oid
+        _runtime._incref(oid)
+
+    def __del__(self):
+        rt = _runtime
+        if rt is not None:
+            try:
+                rt._decref(self._id)
+            except Exception:  # interpreter shutdown: nothing left to free
+                pass
+
+    def __reduce__(self):
+        serialization.note_ref(self._id)
+        return (_rebuild_ref, (self._id,))
+
+    def binary(self) -> bytes:
+        return self._id.to_bytes(16, "big")
+
+    def hex(self) -> str:
+        return self.binary().hex()
+
+    def task_id(self):
+        return self.hex()[:24]
+
+    def __hash__(self):
+        return hash(self._id)
+
+    def __eq__(self, other):
+        return isinstance(other, ObjectRef) and other._id == self._id
+
+    def __repr__(self):
+        return f"ObjectRef({self.hex()})"
+
+    def future(self):
+        """A ``concurrent.futures.Future`` completed with the value (or error) of this ref."""
+        import concurrent.futures
+        import threading
+
+        fut = concurrent.futures.Future()
+
+        def run():
+            try:
+                fut.set_result(_runtime.get([self], None)[0])
+            except BaseException as e:  # noqa: BLE001 - forwarded to the future
+                fut.set_exception(e)
+
+        threading.Thread(target=run, daemon=True).start()
+        return fut
+
+    def __await__(self):
+        import asyncio
+
+        return asyncio.wrap_future(self.future()).__await__()
+
+
+def _rebuild_ref(oid):
+    return ObjectRef(oid)

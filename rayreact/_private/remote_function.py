@@ -1,0 +1,73 @@
+"""``RemoteFunction``: what ``@rayreact.remote`` makes of a function (mirrors
+``ray.remote_function.RemoteFunction``, Ray 2.60.0)."""
+
+import functools
+import random
+
+from rayreact._private import options as opts
+from rayreact._private import serialization as ser
+
+
+class RemoteFunction:
+    """A function that runs as a task on the worker pool.
+
+    ``f.remote(*args, **kwargs)`` returns an ``ObjectRef`` (a list of ``num_returns`` refs when
+    ``num_returns`` > 1, None when it is 0). Calling ``f(...)`` directly raises TypeError.
+    """
+
+    def __init__(self, function, options):
+        self._function = function
+        self._function_name = f"{function.__module__}.{function.__qualname__}"
+        self._default_options = options
+        self._key = random.getrandbits(63)
+        self._frame = None  # the pickled function, made once on first use
+        functools.update_wrapper(self, function)
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(
+            "Remote functions cannot be called directly. Instead "
+            f"of running '{self._function_name}()', "
+            f"try '{self._function_name}.remote()'.")
+
+    def options(self, **task_options):
+        """Return a handle to this function with ``task_options`` overriding the defaults.
+
+        Raises ValueError for an unknown option (as Ray does)."""
+        opts.validate_task_options(task_options, in_options=True)
+        merged = dict(self._default_options, **task_options)
+        parent = self
+
+        class _Bound:
+            def remote(self, *args, **kwargs):
+                return parent._remote(args, kwargs, merged)
+
+            def bind(self, *args, **kwargs):
+                raise NotImplementedError("DAG .bind() of remote functions is not supported yet")
+
+        return _Bound()
+
+    def remote(self, *args, **kwargs):
+        return self._remote(args, kwargs, self._default_options)
+
+    def _remote(self, args, kwargs, options):
+        from rayreact._private import api
+
+        rt = api._runtime_or_init()
+        if self._frame is None:
+            self._frame = ser.serialize(self._function)
+        n = options.get("num_returns", 1)
+        if n is None:
+            n = 1
+        if not isinstance(n, int):
+            raise ValueError(f"num_returns={n!r} is not supported by rayreact yet; use an int.")
+        refs = rt.submit(None, self._function_name, args, kwargs, n, self._frame, self._key)
+        if n == 1:
+            return refs[0]
+        if n == 0:
+            return None
+        return refs
+
+    def __getstate__(self):
+        d = self.__dict__.copy()
+        d["_frame"] = None
+        return d

@@ -1,0 +1,716 @@
+"""The per-process core of the reactor runtime: object table, submission, get/wait, the inbox.
+
+Every process of a session (the driver, each actor, each task worker) has one ``Runtime``::
+
+      driver process                                actor process (one reactor)
+      +-------------------------+   CALL            +---------------------------+
+      | user code               | ----------------> | inbox (Channel in shm)    |
+      |   .remote() -> submit() |                   |   worker loop: run the    |
+      |   get()/wait() -> pump  | <---------------- |   reaction (method), send |
+      | object table: id ->     |   RESULT          |   RESULT to the caller    |
+      |   value frame | pending |                   +---------------------------+
+      | inbox (Channel in shm)  |   CALL (task)     task queue (Channel, many readers)
+      +-------------------------+ ----------------> pool of task worker processes
+
+* ``submit`` is the one place every call passes through: it knows the caller, the target
+  reactor (an actor or the task pool), the reaction (method or function) and where each argument
+  comes from (a constant, a ready value in this process, or the output of a pending call). The
+  tracer of the compiled mode hooks in here.
+* Results go back to the *owner* (the caller) and are kept serialised: each ``get``
+  deserialises afresh, so objects are immutable and NumPy arrays are read-only views.
+* A process only reads its inbox when it is inside the runtime (``get``, ``wait``, ``put``,
+  ``submit``, or idle in the worker loop): no thread, lock or busy loop on the hot path. Waits
+  sleep on the inbox's doorbell semaphore and wake every ``_LIVENESS_PERIOD`` seconds to check
+  that the processes they wait on are alive, so a dead actor fails its calls instead of hanging.
+
+Borrowing: an ``ObjectRef`` pickled into a message is an *export*. The owner counts exports; a
+borrower counts *imports* (one per message that carried the ref) and, when its last local ref
+is gone, sends ``DECREF(id, imports)``. A borrower that passes a ref on first sends ``ADDREF``
+to the owner, so the count can never reach zero early (the owner's inbox is FIFO).
+"""
+
+import itertools
+import os
+import threading
+import time
+import traceback
+
+import psutil
+
+from rayreact import exceptions as exc
+from rayreact._private import refs as refs_mod
+from rayreact._private import serialization as ser
+from rayreact._private.channel import Channel, ChannelClosed
+from rayreact._private.refs import ObjectRef, owner_of
+
+# Message kinds (first element of every control tuple).
+CALL, RESULT, GET_OBJECT, OBJECT, ADDREF, DECREF, EXIT, CANCEL = range(8)
+
+_LIVENESS_PERIOD = 0.1  # seconds between liveness checks while blocked
+
+
+def inbox_name(proc: int) -> str:
+    return f"in_{proc:08x}"
+
+
+class _Inline:
+    """Argument marker: the value is frame ``k`` of the message (a ref the caller had)."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k):
+        self.k = k
+
+    def __reduce__(self):
+        return (_Inline, (self.k,))
+
+
+class _Pending:
+    """Argument marker: a top-level ref whose value the callee fetches before running."""
+
+    __slots__ = ("oid",)
+
+    def __init__(self, oid):
+        self.oid = oid
+
+    def __reduce__(self):
+        return (_Pending, (self.oid,))
+
+
+class _Entry:
+    """One object in the table. ``frame`` is None while the value is pending or not fetched."""
+
+    __slots__ = ("frame", "error", "local", "exports", "imports", "waiters", "watch",
+                 "holders", "requested", "pins")
+
+    def __init__(self):
+        self.frame = None
+        self.error = False
+        self.local = 0
+        self.exports = 0
+        self.imports = 0
+        self.waiters = None
+        self.watch = 0  # pid of the process producing the value (0: a task; the pool reports)
+        self.holders = None  # refs contained in the value: kept alive with it
+        self.requested = False
+        self.pins = None  # refs passed as arguments of the pending call: kept until it ends
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return True
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+class Runtime:
+    """The runtime of one process. See the module docstring for the data path."""
+
+    def __init__(self, session, proc, kind, driver_pid, inbox=None):
+        self.session = session
+        self.proc = proc  # this process's reactor id (32-bit)
+        self.kind = kind  # "driver", "actor" or "task"
+        self.driver_pid = driver_pid
+        self.inbox = inbox or Channel(session, inbox_name(proc))
+        self.table = {}
+        self._counter = itertools.count(1)
+        self._base = proc << 64
+        self._peers = {}  # proc -> Channel (other processes' inboxes)
+        self._tasks = None  # the task queue channel
+        self._pool = None  # callable returning [(proc, pid)] of task workers
+        self.deferred_calls = []  # CALLs that arrived while a reaction was running
+        self.cancelled = set()
+        self.current_actor = None  # ActorHandle of this process's actor (actors only)
+        self.function_cache = {}
+        self.namespace = None
+        self.job_id = "01000000"
+        self.lock = threading.RLock()
+        self.helps_with_tasks = kind == "task"
+        self.run_task = None  # set by the worker loop: runs one task message inline
+        self.dead = set()  # procs known dead
+        self.num_cpus = 1
+        self.current_actor_handle = None
+        self.current_task = None
+        self.actor_name = None
+
+    # -- ids and refcounts ---------------------------------------------------------------------
+    def new_id(self) -> int:
+        return self._base | next(self._counter)
+
+    def _incref(self, oid):
+        e = self.table.get(oid)
+        if e is None:
+            e = self.table[oid] = _Entry()
+        e.local += 1
+
+    def _decref(self, oid):
+        e = self.table.get(oid)
+        if e is None:
+            return
+        e.local -= 1
+        if e.local <= 0:
+            self._maybe_free(oid, e)
+
+    def _maybe_free(self, oid, e):
+        if e.local > 0 or e.exports > 0:
+            return
+        del self.table[oid]
+        owner = owner_of(oid)
+        if owner != self.proc and e.imports:
+            self._send_ctrl(owner, (DECREF, oid, e.imports), quiet=True)
+
+    # -- peers ---------------------------------------------------------------------------------
+    def peer(self, proc) -> Channel:
+        ch = self._peers.get(proc)
+        if ch is None:
+            if proc == self.proc:
+                return self.inbox
+            ch = self._peers[proc] = Channel(self.session, inbox_name(proc))
+        return ch
+
+    def _send(self, proc, ctrl, frames=(), quiet=False):
+        """Send one message: a control tuple plus value frames (inline or via segments)."""
+        try:
+            ch = self.peer(proc)
+        except FileNotFoundError:
+            if quiet:
+                return
+            raise ChannelClosed(inbox_name(proc))
+        self._send_on(ch, ctrl, frames, quiet)
+
+    def _send_on(self, ch, ctrl, frames, quiet=False):
+        descs, pieces, size = [], [], 0
+        for f in frames:
+            if f.segment is not None:
+                descs.append((f.segment, False))
+            elif f.nbytes > ser.SEGMENT_THRESHOLD or f.nbytes > ch.max_record // 2:
+                name = f"{self._seg_prefix()}{next(self._counter):x}"
+                f.to_segment(name)
+                descs.append((name, True))
+            else:
+                ps, n = f.pieces()
+                pieces.extend(ps)
+                descs.append(n)
+                size += n
+        head = ser.dumps((ctrl, descs))
+        hlen = len(head)
+        pad = (-(4 + hlen)) % 8
+        pieces[:0] = [hlen.to_bytes(4, "little"), head, bytes(pad)]
+        size += 4 + hlen + pad
+        pid = ch.pid
+        try:
+            ch.send(pieces, size, lambda: pid_alive(pid))
+        except ChannelClosed:
+            if not quiet:
+                raise
+
+    def _send_ctrl(self, proc, ctrl, quiet=False):
+        self._send(proc, ctrl, (), quiet)
+
+    def _seg_prefix(self):
+        return f"rr_{self.session}_o{self.proc:08x}_"
+
+    @staticmethod
+    def _decode(data):
+        """Split a received record into (ctrl, frames)."""
+        import pickle
+
+        mv = memoryview(data)
+        hlen = int.from_bytes(mv[:4], "little")
+        ctrl, descs = pickle.loads(mv[4:4 + hlen])
+        pos = (4 + hlen + 7) & ~7
+        frames = []
+        for d in descs:
+            if isinstance(d, int):
+                frames.append(ser.decode(mv[pos:pos + d]))
+                pos += d
+            else:
+                frames.append(ser.open_frame(d[0], d[1]))
+        return ctrl, frames
+
+    # -- exports (refs leaving this process inside a frame) ---------------------------------
+    def _export(self, oids):
+        for oid in oids:
+            owner = owner_of(oid)
+            if owner == self.proc:
+                e = self.table.get(oid)
+                if e is None:
+                    e = self.table[oid] = _Entry()
+                e.exports += 1
+            else:
+                self._send_ctrl(owner, (ADDREF, oid, 1), quiet=True)
+
+    def _import(self, oids):
+        """A message carried refs ``oids``: account for them; return holders keeping them."""
+        holders = []
+        for oid in oids:
+            if owner_of(oid) == self.proc:
+                holders.append(ObjectRef(oid))
+                e = self.table[oid]
+                e.exports -= 1
+            else:
+                holders.append(ObjectRef(oid))
+                self.table[oid].imports += 1
+        return holders
+
+    # -- submission: the one place every call passes through --------------------------------
+    def submit(self, target, method, args, kwargs, num_returns, fn_frame=None, fn_key=None,
+               name=None):
+        """Send one call to ``target`` and return its result refs.
+
+        Args:
+            target: an ``ActorHandle`` (the reactor that runs the reaction ``method``) or None
+                for the task pool (``fn_frame`` and ``fn_key`` then name the function).
+            method: the reaction: a method name, or the function's qualified name.
+            args, kwargs: the call's arguments; top-level ``ObjectRef`` s are resolved before
+                the call runs, nested ones are passed as refs.
+            num_returns: number of result refs (0, 1 or more).
+        Returns:
+            list[ObjectRef] of length ``num_returns``.
+        """
+        frames, pins = [], None
+        if args or kwargs:
+            args, kwargs, pins = self._arg_sources(args, kwargs, frames)
+            argf = ser.serialize((args, kwargs))
+        else:
+            argf = _EMPTY_ARGS
+        ret_ids = [self.new_id() for _ in range(num_returns)]
+        first = ret_ids[0] if ret_ids else self.new_id()
+        ctrl = (CALL, self.proc, first, num_returns, method, fn_key, name)
+        all_frames = [argf] + frames if fn_frame is None else [argf, fn_frame] + frames
+        refs = [ObjectRef(i) for i in ret_ids]
+        watch = target.pid if target is not None else 0
+        for i in ret_ids:
+            e = self.table[i]
+            e.watch = watch
+            e.pins = pins
+        if argf.refs:
+            self._export(argf.refs)
+        for f in frames:
+            if f.refs:
+                self._export(f.refs)
+        with self.lock:
+            if target is None:
+                self._submit_task(ctrl, all_frames)
+            else:
+                if target.proc in self.dead:
+                    self._fail_dead(target.proc, target.pid, ret_ids)
+                else:
+                    try:
+                        self._send(target.proc, ctrl, all_frames)
+                    except ChannelClosed:
+                        self._fail_dead(target.proc, target.pid, ret_ids)
+            self._drain()
+        return refs
+
+    def _arg_sources(self, args, kwargs, frames):
+        """Replace top-level refs: a ready local value travels as an inline frame, anything
+        else as a _Pending marker the callee resolves. Returns (args, kwargs, pinned refs)."""
+        pins = None
+        if any(type(a) is ObjectRef for a in args):
+            args = list(args)
+            pins = []
+            for i, a in enumerate(args):
+                if type(a) is ObjectRef:
+                    args[i] = self._arg_marker(a, frames)
+                    pins.append(a)
+        if kwargs and any(type(v) is ObjectRef for v in kwargs.values()):
+            kwargs = dict(kwargs)
+            pins = pins or []
+            for k, v in kwargs.items():
+                if type(v) is ObjectRef:
+                    kwargs[k] = self._arg_marker(v, frames)
+                    pins.append(v)
+        return args, kwargs, pins
+
+    def _arg_marker(self, ref, frames):
+        e = self.table.get(ref._id)
+        if e is not None and e.frame is not None and not e.error:
+            frames.append(e.frame)
+            return _Inline(len(frames))  # frame 0 is the argument tuple itself
+        return _Pending(ref._id)
+
+    def _submit_task(self, ctrl, frames):
+        self._tasks.__class__  # noqa: B018 - the queue exists once the runtime is connected
+        self._send_on(self._tasks, ctrl, frames)
+        for proc, _pid in self._pool():
+            if proc != self.proc:
+                try:
+                    self.peer(proc).ring()
+                except FileNotFoundError:
+                    pass
+
+    # -- put / get / wait ----------------------------------------------------------------------
+    def put(self, value):
+        f = ser.serialize(value)
+        if f.nbytes > ser.SEGMENT_THRESHOLD:  # big: one segment, borrowed zero-copy by readers
+            name = f"{self._seg_prefix()}{next(self._counter):x}"
+            f.to_segment(name)
+            g = ser.open_frame(name, take=True)
+            g.refs = f.refs
+            f = g
+        oid = self.new_id()
+        ref = ObjectRef(oid)
+        e = self.table[oid]
+        e.frame = f
+        if f.refs:
+            e.holders = [ObjectRef(i) for i in f.refs]
+        return ref
+
+    def get(self, refs, timeout):
+        """Values of ``refs`` (a list of ObjectRef) in order; raises the stored errors."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        table = self.table
+        out = []
+        for r in refs:
+            e = table.get(r._id)
+            if e is None or e.frame is None:
+                self._await(r._id, deadline)
+                e = table[r._id]
+            out.append(self._value(r._id, e))
+        return out
+
+    def _value(self, oid, e):
+        v = ser.deserialize(e.frame)
+        if e.error:
+            if isinstance(v, exc.RayTaskError):
+                raise v.as_instanceof_cause()
+            raise v
+        return v
+
+    def ready(self, oid) -> bool:
+        e = self.table.get(oid)
+        return e is not None and e.frame is not None
+
+    def _await(self, oid, deadline):
+        """Pump the inbox until object ``oid`` has a value (or error)."""
+        self._request(oid)
+        e = self.table[oid]
+        while e.frame is None:
+            with self.lock:
+                self._drain()
+            if e.frame is not None:
+                break
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise exc.GetTimeoutError(
+                    f"Get timed out: some object(s) not ready: {ObjectRef.__repr__(_Fake(oid))}")
+            if not self._wait_inbox(_LIVENESS_PERIOD if left is None else min(left,
+                                                                             _LIVENESS_PERIOD)):
+                self._check_liveness([oid])
+
+    def _wait_inbox(self, timeout):
+        if self.helps_with_tasks and self._help_with_a_task():
+            return True
+        return self.inbox.wait(timeout)
+
+    def _help_with_a_task(self):
+        """A task worker blocked in get runs queued tasks meanwhile (no pool deadlock)."""
+        data = self._tasks.recv_nowait()
+        if data is None:
+            return False
+        self.run_task(data)
+        return True
+
+    def _request(self, oid):
+        """Ask the owner of a borrowed ref for its value (once)."""
+        e = self.table[oid]
+        if e.frame is not None or e.requested or owner_of(oid) == self.proc:
+            return
+        e.requested = True
+        try:
+            self._send_ctrl(owner_of(oid), (GET_OBJECT, self.proc, oid))
+        except (ChannelClosed, FileNotFoundError):
+            self._set_error(oid, exc.OwnerDiedError(_hex(oid)))
+
+    def wait(self, refs, num_returns, timeout):
+        """``ray.wait`` semantics; both lists keep the input order."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for r in refs:
+            self._request(r._id)
+        while True:
+            with self.lock:
+                self._drain()
+            n_ready = sum(1 for r in refs if self.ready(r._id))
+            if n_ready >= num_returns:
+                break
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            if not self._wait_inbox(_LIVENESS_PERIOD if left is None else min(left,
+                                                                             _LIVENESS_PERIOD)):
+                self._check_liveness([r._id for r in refs])
+        ready, not_ready = [], []
+        for r in refs:
+            (ready if self.ready(r._id) and len(ready) < num_returns else not_ready).append(r)
+        return ready, not_ready
+
+    # -- failure detection -----------------------------------------------------------------
+    def _check_liveness(self, oids):
+        for oid in oids:
+            e = self.table.get(oid)
+            if e is None or e.frame is not None:
+                continue
+            owner = owner_of(oid)
+            if owner != self.proc:  # borrowed: the owner must be alive to answer
+                try:
+                    pid = self.peer(owner).pid
+                except FileNotFoundError:
+                    pid = -1
+                if pid == -1 or not pid_alive(pid):
+                    self._drain()
+                    if e.frame is None:
+                        self._set_error(oid, exc.OwnerDiedError(_hex(oid)))
+            elif e.watch and not pid_alive(e.watch):
+                self._drain()  # results it sent before dying come first
+                self._actor_died(e.watch)
+
+    def _actor_died(self, pid, reason=None):
+        for oid, e in list(self.table.items()):
+            if e.frame is None and e.watch == pid and owner_of(oid) == self.proc:
+                self._set_error(oid, exc.ActorDiedError(
+                    None, reason or "The actor died unexpectedly before finishing this task "
+                    f"(its process, pid {pid}, exited or was killed)."))
+
+    def _fail_dead(self, proc, pid, ret_ids):
+        for oid in ret_ids:
+            self._set_error(oid, exc.ActorDiedError(
+                f"{proc:08x}", f"The actor (pid {pid}) is dead: it was killed or exited."))
+
+    def mark_dead(self, proc, pid):
+        self.dead.add(proc)
+        self._actor_died(pid, "The actor was killed with ray.kill().")
+
+    def _set_error(self, oid, err):
+        e = self.table.get(oid)
+        if e is None or e.frame is not None:
+            return
+        e.frame = ser.serialize(err)
+        e.error = True
+        e.pins = None
+        self._wake_waiters(oid, e)
+
+    # -- the inbox ------------------------------------------------------------------------------
+    def _drain(self):
+        """Handle every message waiting in the inbox (never blocks)."""
+        recv = self.inbox.recv_nowait
+        while True:
+            data = recv()
+            if data is None:
+                return
+            self._handle(data)
+
+    def _handle(self, data):
+        ctrl, frames = self._decode(data)
+        kind = ctrl[0]
+        if kind == RESULT:
+            self._on_result(ctrl, frames)
+        elif kind == CALL:
+            self.deferred_calls.append((ctrl, frames))
+        elif kind == GET_OBJECT:
+            _, requester, oid = ctrl
+            e = self.table.get(oid)
+            if e is None:
+                self._send(requester, (OBJECT, oid, True, ()),
+                           [ser.serialize(exc.ObjectFreedError(_hex(oid)))], quiet=True)
+            elif e.frame is None:
+                if e.waiters is None:
+                    e.waiters = []
+                e.waiters.append(requester)
+            else:
+                self._reply_object(requester, oid, e)
+        elif kind == OBJECT:
+            _, oid, is_err, contained = ctrl
+            e = self.table.get(oid)
+            if e is not None and e.frame is None:
+                e.frame = frames[0]
+                e.error = is_err
+                if contained:
+                    e.holders = self._import(contained)
+                self._wake_waiters(oid, e)
+            elif contained:  # nobody wants it any more: give the imports straight back
+                self._import(contained)
+        elif kind == ADDREF:
+            e = self.table.get(ctrl[1])
+            if e is not None:
+                e.exports += ctrl[2]
+        elif kind == DECREF:
+            e = self.table.get(ctrl[1])
+            if e is not None:
+                e.exports -= ctrl[2]
+                self._maybe_free(ctrl[1], e)
+        elif kind == CANCEL:
+            self.cancelled.add(ctrl[1])
+        elif kind == EXIT:
+            raise SystemExit(0)
+
+    def _on_result(self, ctrl, frames):
+        _, first, errs, contained = ctrl
+        for i, f in enumerate(frames):
+            oid = first + i
+            e = self.table.get(oid)
+            if e is None or e.frame is not None:  # dropped or cancelled: discard
+                if contained and contained[i]:
+                    self._import(contained[i])
+                continue
+            e.frame = f
+            e.error = errs[i]
+            e.pins = None
+            if contained and contained[i]:
+                e.holders = self._import(contained[i])
+            self._wake_waiters(oid, e)
+
+    def _reply_object(self, requester, oid, e):
+        f = e.frame
+        if f.refs:
+            self._export(f.refs)
+        self._send(requester, (OBJECT, oid, e.error, tuple(f.refs)), [f], quiet=True)
+
+    def _wake_waiters(self, oid, e):
+        if e.waiters:
+            waiters, e.waiters = e.waiters, None
+            for w in waiters:
+                self._reply_object(w, oid, e)
+
+    # -- executing a call (actors and task workers) -----------------------------------------
+    def execute(self, ctrl, frames, fn, label, actor_repr=None):
+        """Run one reaction and send its RESULT to the caller.
+
+        ``fn`` is the callable to run. Arguments are resolved here: inline frames are
+        deserialised, pending refs fetched (their errors become this call's result).
+        """
+        _, caller, first, num_returns, method, _fn_key, _name = ctrl
+        holders = None
+        try:
+            if first in self.cancelled:
+                self.cancelled.discard(first)
+                return
+            argf = frames[0]
+            if argf.refs:
+                holders = self._import(argf.refs)
+            for f in frames[1:]:
+                if f.refs:
+                    holders = (holders or []) + self._import(f.refs)
+            args, kwargs = ser.deserialize(argf)
+            if args:
+                args = [self._resolve(a, frames) for a in args]
+            if kwargs:
+                kwargs = {k: self._resolve(v, frames) for k, v in kwargs.items()}
+        except exc.RayError as e:  # a dependency failed: pass its error on
+            self._reply(caller, first, num_returns, [e], True)
+            return
+        except BaseException as e:  # noqa: BLE001 - deserialisation failed
+            err = exc.RayTaskError(label, traceback.format_exc(), e, actor_repr=actor_repr)
+            self._reply(caller, first, num_returns, [err], True)
+            return
+        try:
+            value = fn(*args, **kwargs)
+        except BaseException as e:  # noqa: BLE001 - any error travels to the caller
+            if isinstance(e, SystemExit) and self.kind == "actor":
+                raise
+            err = exc.RayTaskError(label, _user_traceback(), e, actor_repr=actor_repr)
+            self._reply(caller, first, num_returns, [err], True)
+            return
+        finally:
+            holders = None  # noqa: F841 - refs passed in are released after the call
+        if num_returns == 1:
+            values = [value]
+        elif num_returns == 0:
+            values = []
+        else:
+            try:
+                values = list(value)
+                if len(values) != num_returns:
+                    raise ValueError(
+                        f"Task returned {len(values)} objects, but num_returns={num_returns}.")
+            except Exception as e:  # noqa: BLE001
+                err = exc.RayTaskError(label, traceback.format_exc(), e)
+                self._reply(caller, first, num_returns, [err], True)
+                return
+        self._reply(caller, first, num_returns, values, False)
+
+    def _resolve(self, a, frames):
+        t = type(a)
+        if t is _Inline:
+            return ser.deserialize(frames[a.k])
+        if t is _Pending:
+            ref = ObjectRef(a.oid)
+            return self.get([ref], None)[0]
+        return a
+
+    def _reply(self, caller, first, num_returns, values, is_err):
+        n = max(num_returns, 1) if is_err else num_returns
+        if n == 0:
+            return
+        frames = []
+        for i in range(n):
+            v = values[0] if is_err else values[i]
+            try:
+                frames.append(ser.serialize(v))
+            except TypeError as e:
+                if is_err:  # the user's exception cannot be pickled: keep its text
+                    v = exc.RayTaskError(getattr(v, "function_name", "?"),
+                                         getattr(v, "traceback_str", str(v)),
+                                         exc.RayError(str(getattr(v, "cause", v))))
+                    frames.append(ser.serialize(v))
+                else:
+                    err = exc.RayTaskError("serialize result", traceback.format_exc(), e)
+                    frames.append(ser.serialize(err))
+                    is_err = True
+        errs = (is_err,) * n
+        contained = tuple(tuple(f.refs) for f in frames) if any(f.refs for f in frames) else ()
+        for f in frames:
+            if f.refs:
+                self._export(f.refs)
+        self._send(caller, (RESULT, first, errs, contained), frames, quiet=True)
+
+    def cancel(self, ref, force, pool_pids):
+        e = self.table.get(ref._id)
+        if e is None or e.frame is not None:
+            return
+        self._set_error(ref._id, exc.TaskCancelledError(ref.task_id()))
+        if owner_of(ref._id) != self.proc:
+            return
+        if e.watch:
+            for proc, ch in list(self._peers.items()):
+                if ch.pid == e.watch:
+                    self._send_ctrl(proc, (CANCEL, ref._id), quiet=True)
+        else:
+            for proc, pid in pool_pids:
+                self._send_ctrl(proc, (CANCEL, ref._id), quiet=True)
+                if force and self.peer(proc).status()[1:] == (ref._id & ((1 << 64) - 1), 1):
+                    try:
+                        os.kill(pid, 9)
+                    except ProcessLookupError:
+                        pass
+
+
+class _Fake:
+    def __init__(self, oid):
+        self._id = oid
+
+    def hex(self):
+        return _hex(self._id)
+
+
+def _hex(oid):
+    return oid.to_bytes(16, "big").hex()
+
+
+def _user_traceback():
+    """The traceback of the exception being handled, without the runtime's own frame."""
+    import sys
+
+    et, ev, tb = sys.exc_info()
+    if tb is not None:
+        tb = tb.tb_next  # drop Runtime.execute
+    return "".join(traceback.format_exception(et, ev, tb))
+
+
+_EMPTY_ARGS = ser.serialize(((), {}))
+
+
+def set_runtime(rt):
+    refs_mod._runtime = rt

@@ -1,0 +1,160 @@
+"""How values cross processes: pickle protocol 5 frames with out-of-band buffers.
+
+A *frame* is one serialised value laid out flat so it can be copied into a channel record or a
+shared-memory segment with one copy per buffer::
+
+    [u32 nbuf][u32 meta_len][u64 len] * nbuf  [meta: pickle stream] pad8 [buffer 0] pad [buffer 1] ...
+
+Large buffers (NumPy arrays, bytes) travel out of band: the sender copies each straight into the
+record or segment, and the receiver unpickles with memoryviews of the received memory, so arrays
+come back as read-only zero-copy views. cloudpickle is the pickler, so functions, classes and
+lambdas defined in ``__main__`` travel by value, as Ray does.
+
+Refs met while pickling are collected (``contained_refs``) so the runtime can account for every
+``ObjectRef`` that leaves a process (see ``runtime.Runtime`` on borrowing).
+"""
+
+import io
+import pickle
+import struct
+
+import cloudpickle
+
+from rayreact._private import shm
+
+_HDR = struct.Struct("<II")
+_LEN = struct.Struct("<Q")
+SEGMENT_THRESHOLD = 256 << 10  # frames larger than this go to their own segment
+_ALIGN = 64
+
+_collecting = []  # stack of lists: refs pickled by the innermost serialize() call
+
+
+def note_ref(ref):
+    """Called by ObjectRef/ActorHandle.__reduce__: record a ref leaving this process."""
+    if _collecting:
+        _collecting[-1].append(ref)
+
+
+def _pad(n, a=8):
+    return (n + a - 1) & ~(a - 1)
+
+
+class Frame:
+    """A serialised value: pickle stream + out-of-band buffers (+ refs pickled inside it).
+
+    ``owned_segment`` names a shared-memory segment this frame is responsible for: it is
+    unlinked when the frame is garbage collected (the mapping itself stays valid while any
+    NumPy view of it lives).
+    """
+
+    __slots__ = ("meta", "buffers", "refs", "segment", "owned_segment", "__weakref__")
+
+    def __init__(self, meta, buffers, refs=(), segment=None, owned_segment=None):
+        self.meta = meta
+        self.buffers = buffers
+        self.refs = refs
+        self.segment = segment
+        self.owned_segment = owned_segment
+
+    @property
+    def nbytes(self):
+        n = 8 + 8 * len(self.buffers) + _pad(len(self.meta))
+        for b in self.buffers:
+            n = _pad(n, _ALIGN) + b.nbytes
+        return n
+
+    def pieces(self):
+        """The frame as a list of bytes-like pieces, in layout order, and their total size."""
+        out = [_HDR.pack(len(self.buffers), len(self.meta))]
+        out.extend(_LEN.pack(b.nbytes) for b in self.buffers)
+        out.append(self.meta)
+        n = 8 + 8 * len(self.buffers) + len(self.meta)
+        for b in self.buffers:
+            p = _pad(n, _ALIGN) - n
+            if p:
+                out.append(bytes(p))
+            out.append(b)
+            n += p + b.nbytes
+        if n % 8:
+            out.append(bytes(8 - n % 8))
+            n = _pad(n)
+        return out, n
+
+    def write_into(self, mm, pos=0):
+        for p in self.pieces()[0]:
+            n = p.nbytes if isinstance(p, memoryview) else len(p)
+            mm[pos:pos + n] = p
+            pos += n
+        return pos
+
+    def to_segment(self, name):
+        """Copy the frame into a new shared-memory segment ``name``."""
+        mm = shm.create_segment(name, max(self.nbytes, 1))
+        self.write_into(mm)
+        mm.close()
+
+    def __del__(self):
+        if self.owned_segment is not None:
+            shm.unlink_segment(self.owned_segment)
+
+
+def decode(view, refs=()):
+    """Frame over the memory ``view`` (bytes, or a memoryview of a mapped segment): no copy."""
+    view = memoryview(view)
+    nbuf, mlen = _HDR.unpack_from(view, 0)
+    lens = [_LEN.unpack_from(view, 8 + 8 * i)[0] for i in range(nbuf)]
+    pos = 8 + 8 * nbuf
+    meta = view[pos:pos + mlen]
+    pos += mlen
+    bufs = []
+    for n in lens:
+        pos = _pad(pos, _ALIGN)
+        bufs.append(view[pos:pos + n])
+        pos += n
+    return Frame(meta, bufs, refs)
+
+
+def open_frame(name, take):
+    """Map the segment ``name`` read-only; ``take``: this frame now owns (and will unlink) it."""
+    mm = shm.open_segment(name, readonly=True)
+    f = decode(memoryview(mm))
+    f.segment = name
+    if take:
+        f.owned_segment = name
+    return f
+
+
+def serialize(value):
+    """Pickle ``value`` (protocol 5, out-of-band buffers) into a Frame.
+
+    Raises:
+        TypeError: the value cannot be pickled; the message names the value's type.
+    """
+    buffers = []
+    refs = []
+    _collecting.append(refs)
+    try:
+        f = io.BytesIO()
+        cloudpickle.CloudPickler(f, protocol=5, buffer_callback=buffers.append).dump(value)
+    except Exception as e:
+        raise TypeError(
+            f"Could not serialize the argument {_short_repr(value)} of type "
+            f"{type(value).__name__} to send it to another process: {e}") from e
+    finally:
+        _collecting.pop()
+    return Frame(f.getbuffer(), [b.raw() for b in buffers], refs)
+
+
+def deserialize(frame):
+    return pickle.loads(frame.meta, buffers=frame.buffers)
+
+
+def dumps(obj):
+    """Small internal control tuples (ints, strings): plain pickle, fastest."""
+    return pickle.dumps(obj, protocol=5)
+
+
+def _short_repr(v):
+    r = repr(v)
+    return r if len(r) < 80 else r[:77] + "..."

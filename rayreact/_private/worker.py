@@ -1,0 +1,204 @@
+"""Entry point of a worker process: ``python -m rayreact._private.worker SESSION PROC KIND DRIVER``.
+
+An *actor* worker hosts one reactor: the first CALL it receives is ``__init__`` carrying the
+class; every later CALL runs one reaction (method) to completion, in inbox order. A *task*
+worker takes calls from the shared task queue (and, while blocked in ``get`` inside a task,
+keeps taking them, so nested tasks never starve the pool). Both sleep on their inbox's doorbell
+when idle and exit by themselves when the driver is gone.
+"""
+
+import asyncio
+import faulthandler
+import json
+import os
+import sys
+import traceback
+
+from rayreact import exceptions as exc
+from rayreact._private import api, process
+from rayreact._private import serialization as ser
+from rayreact._private import shm
+from rayreact._private.actor import ActorHandle, _is_async, _method_table
+from rayreact._private.channel import Channel
+from rayreact._private.runtime import CALL, Runtime, inbox_name, pid_alive
+
+_LOW64 = (1 << 64) - 1
+_IDLE_CHECK = 1.0  # seconds between checks that the driver is alive, while idle
+
+
+def main():
+    session, proc_hex, kind, driver_pid = sys.argv[1:5]
+    proc, driver_pid = int(proc_hex, 16), int(driver_pid)
+    faulthandler.enable()
+    for p in reversed(json.loads(os.environ.get(process.ENV_SYS_PATH, "[]"))):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    sys.argv = [sys.argv[0]]
+    rt = Runtime(session, proc, kind, driver_pid)
+    rt.namespace = os.environ.get(process.ENV_NAMESPACE) or None
+    rt.num_cpus = int(os.environ.get(process.ENV_NUM_CPUS, "1"))
+    rt._tasks = Channel(session, "tasks", multi_consumer=True)
+    pool_mm = shm.open_segment(shm.prefix(session) + "pool", readonly=True)
+    rt._pool = lambda: api._read_pool(pool_mm)
+    api._connect_worker(rt)
+    loop = ActorLoop(rt) if kind == "actor" else TaskLoop(rt)
+    try:
+        loop.run()
+    except SystemExit:
+        pass
+    except BaseException:  # noqa: BLE001 - a runtime bug: say where before exiting
+        traceback.print_exc()
+    finally:
+        rt.inbox.unlink()
+        if not pid_alive(driver_pid):
+            shm.cleanup_session(session)
+        os._exit(0)
+
+
+class _Loop:
+    def __init__(self, rt):
+        self.rt = rt
+
+    def idle_wait(self):
+        """Sleep until a message arrives; exit if the driver died meanwhile."""
+        if not self.rt.inbox.wait(_IDLE_CHECK) and not pid_alive(self.rt.driver_pid):
+            raise SystemExit(0)
+
+
+class ActorLoop(_Loop):
+    """Runs one actor's reactions in the order its inbox received them."""
+
+    def __init__(self, rt):
+        super().__init__(rt)
+        self.instance = None
+        self.init_error = None
+        self.label = "?"
+        self.event_loop = None
+
+    def run(self):
+        rt = self.rt
+        while True:
+            if rt.deferred_calls:
+                ctrl, frames = rt.deferred_calls.pop(0)
+                self.dispatch(ctrl, frames)
+                continue
+            data = rt.inbox.recv_nowait()
+            if data is None:
+                self.idle_wait()
+                continue
+            rt._handle(data)  # a CALL lands in deferred_calls; everything else is handled
+
+    def dispatch(self, ctrl, frames):
+        rt = self.rt
+        method = ctrl[4]
+        if method == "__init__":
+            cls = ser.deserialize(frames[1])
+            frames = [frames[0]] + frames[2:]
+            self.label = f"{cls.__name__}.__init__"
+            rt.current_actor = rt.proc
+            rt.current_actor_handle = ActorHandle(rt.proc, os.getpid(), cls.__name__,
+                                                  _method_table(cls), _is_async(cls))
+            self.instance = cls.__new__(cls)
+            self.cls_name = cls.__name__
+            if _is_async(cls):
+                self.event_loop = asyncio.new_event_loop()
+            ok = []
+
+            def construct(*a, **k):
+                self.instance.__init__(*a, **k)
+                ok.append(True)
+
+            # The constructor's result goes nowhere (num_returns 0); its error is kept and
+            # every later call fails with it, as Ray's ActorDiedError(actor_init_failed).
+            self._run_init(ctrl, frames, construct, ok)
+            return
+        if self.init_error is not None:
+            rt._reply(ctrl[1], ctrl[2], ctrl[3], [self.init_error], True)
+            return
+        if method == "__ray_terminate__":
+            raise SystemExit(0)
+        if method == "__ray_ready__":
+            fn = _ready
+        else:
+            fn = getattr(self.instance, method, None)
+            if fn is None:
+                err = AttributeError(f"'{self.cls_name}' object has no attribute '{method}'")
+                rt._reply(ctrl[1], ctrl[2], ctrl[3],
+                          [exc.RayTaskError(method, str(err), err)], True)
+                return
+            if self.event_loop is not None and asyncio.iscoroutinefunction(fn):
+                fn = self._sync(fn)
+        rt.current_task = ctrl[2]
+        rt.execute(ctrl, frames, fn, f"{self.cls_name}.{method}",
+                   actor_repr=f"{self.cls_name}")
+        rt.current_task = None
+
+    def _sync(self, coro_fn):
+        loop = self.event_loop
+
+        def run(*a, **k):
+            return loop.run_until_complete(coro_fn(*a, **k))
+        return run
+
+    def _run_init(self, ctrl, frames, construct, ok):
+        rt = self.rt
+        try:
+            argf = frames[0]
+            args, kwargs = ser.deserialize(argf)
+            args = [rt._resolve(a, frames) for a in args]
+            kwargs = {k: rt._resolve(v, frames) for k, v in kwargs.items()}
+            construct(*args, **kwargs)
+        except BaseException as e:  # noqa: BLE001 - kept: later calls report it
+            if isinstance(e, SystemExit):
+                raise
+            tb = traceback.format_exc()
+            self.init_error = exc.ActorDiedError(
+                None, "The actor died because of an error raised in its creation task, "
+                f"{self.cls_name}.__init__:\n{tb}", actor_init_failed=True)
+            sys.stderr.write(tb)
+
+
+def _ready():
+    return True
+
+
+class TaskLoop(_Loop):
+    """Runs remote functions taken from the shared task queue."""
+
+    def __init__(self, rt):
+        super().__init__(rt)
+        rt.run_task = self.run_task
+
+    def run(self):
+        rt = self.rt
+        while True:
+            rt._drain()
+            data = rt._tasks.recv_nowait()
+            if data is not None:
+                self.run_task(data)
+                continue
+            self.idle_wait()
+
+    def run_task(self, data):
+        rt = self.rt
+        ctrl, frames = rt._decode(data)
+        if ctrl[0] != CALL:
+            return
+        _, caller, first, num_returns, name, fn_key, _ = ctrl
+        fn = rt.function_cache.get(fn_key)
+        if fn is None:
+            fn = rt.function_cache[fn_key] = ser.deserialize(frames[1])
+        frames = [frames[0]] + frames[2:]
+        rt._drain()  # a CANCEL for this task may be waiting
+        outer = rt.inbox.status()
+        rt.inbox.set_status(caller, first & _LOW64, 1)
+        prev, rt.current_task = rt.current_task, first
+        try:
+            rt.execute(ctrl, frames, fn, name)
+        finally:
+            rt.current_task = prev
+            rt.inbox.set_status(*outer)
+
+
+if __name__ == "__main__":
+    main()

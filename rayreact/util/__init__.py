@@ -1,0 +1,3 @@
+from rayreact.util.actor_pool import ActorPool
+
+__all__ = ["ActorPool"]
