@@ -55,10 +55,13 @@ __all__ = [
 ]
 
 
+_SUBMODULES = ("util", "actor", "remote_function", "runtime_context", "dag")
+
+
 def __getattr__(name):
-    # rayreact.util imports the public API itself: load it on first use.
-    if name == "util":
+    # Submodules that import the public API themselves: loaded on first use.
+    if name in _SUBMODULES:
         import importlib
 
-        return importlib.import_module("rayreact.util")
+        return importlib.import_module(f"rayreact.{name}")
     raise AttributeError(f"module 'rayreact' has no attribute '{name}'")

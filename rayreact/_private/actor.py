@@ -50,6 +50,36 @@ def _method_table(cls):
     return table
 
 
+def _signatures(cls):
+    """{method name: inspect.Signature without self}, to check calls where they are made."""
+    sigs = {}
+    for name in list(_method_table(cls)) + ["__init__"]:
+        m = inspect.getattr_static(cls, name, None)
+        try:
+            if isinstance(m, staticmethod):
+                sig = inspect.signature(m.__func__)
+            elif isinstance(m, classmethod) or not inspect.isfunction(m):
+                sig = inspect.signature(getattr(cls, name))
+                if name == "__init__" and m is object.__init__:
+                    sig = inspect.Signature()
+            else:
+                sig = inspect.signature(m)
+                sig = sig.replace(parameters=list(sig.parameters.values())[1:])
+        except (TypeError, ValueError):
+            continue
+        sigs[name] = sig
+    return sigs
+
+
+def check_call(sig, args, kwargs, what):
+    """TypeError at the call site when the arguments don't fit (as Ray checks in .remote())."""
+    if sig is not None:
+        try:
+            sig.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{what}(): {e}") from None
+
+
 def _is_async(cls):
     return any(inspect.iscoroutinefunction(m) or inspect.isasyncgenfunction(m)
                for _, m in inspect.getmembers(cls, inspect.isfunction))
@@ -92,7 +122,9 @@ class ActorHandle:
     AttributeError at the call site.
     """
 
-    def __init__(self, proc, pid, class_name, methods, is_async=False, original=False):
+    def __init__(self, proc, pid, class_name, methods, is_async=False, original=False,
+                 signatures=None):
+        self._signatures = signatures or {}  # only in the creator's process: not pickled
         self._proc = proc
         self._pid = pid
         self._class_name = class_name
@@ -106,18 +138,13 @@ class ActorHandle:
 
             weakref.finalize(self, api._actor_out_of_scope, proc, pid, self._exported)
 
-    @property
-    def proc(self):
-        return self._proc
-
-    @property
-    def pid(self):
-        return self._pid
-
     def _call(self, name, args, kwargs, num_returns):
         from rayreact._private import api
 
         rt = api._runtime_or_init()
+        sig = self._signatures.get(name)
+        if sig is not None:
+            check_call(sig, args, kwargs, f"{self._class_name}.{name}")
         n = num_returns if isinstance(num_returns, int) else 1
         refs = rt.submit(self, name, args, kwargs, n)
         if n == 1:
@@ -176,6 +203,7 @@ class ActorClass:
         self._default_options = options
         self._methods = _method_table(cls)
         self._is_async = _is_async(cls)
+        self._signatures = _signatures(cls)
         self._frame = None
         self.__name__ = cls.__name__
         self.__qualname__ = cls.__qualname__
@@ -210,6 +238,7 @@ class ActorClass:
         from rayreact._private import api
 
         rt = api._runtime_or_init()
+        check_call(self._signatures.get("__init__"), args, kwargs, f"{self._class_name}")
         name = options.get("name")
         namespace = options.get("namespace") or rt.namespace
         if name is not None:
@@ -227,7 +256,8 @@ class ActorClass:
             self._frame = ser.serialize(self._cls)
         proc, popen = api._spawn("actor")
         handle = ActorHandle(proc, popen.pid, self._class_name, self._methods, self._is_async,
-                             original=name is None and options.get("lifetime") != "detached")
+                             original=name is None and options.get("lifetime") != "detached",
+                             signatures=self._signatures)
         if name is not None:
             if not _register_named(rt, name, namespace, handle):
                 api._kill_proc(proc, popen.pid)

@@ -398,6 +398,8 @@ def wait(ray_waitables, *, num_returns=1, timeout=None, fetch_local=True):
         if not isinstance(r, ObjectRef):
             raise TypeError("wait() expected a list of ray.ObjectRef or ray.ObjectRefGenerator,"
                             f" got list containing {type(r)}")
+    if not ray_waitables:
+        return [], []
     if len(ray_waitables) != len(set(ray_waitables)):
         raise ValueError("Wait requires a list of unique ray_waitables.")
     if num_returns <= 0:

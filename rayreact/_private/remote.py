@@ -33,8 +33,8 @@ def remote(*args, **kwargs):
     """
     if len(args) == 1 and not kwargs and callable(args[0]):
         return _make_remote(args[0], {})
-    if args:
-        raise TypeError(
+    if args or not kwargs:  # Ray 2.60 checks this with an assert, so: AssertionError
+        raise AssertionError(
             "The @ray.remote decorator must be applied either with no arguments and no "
             "parentheses, for example '@ray.remote', or it must be applied using some of the "
             "arguments in the list ['max_calls', 'max_restarts', 'max_task_retries', "

@@ -2,6 +2,7 @@
 ``ray.remote_function.RemoteFunction``, Ray 2.60.0)."""
 
 import functools
+import inspect
 import random
 
 from rayreact._private import options as opts
@@ -21,6 +22,10 @@ class RemoteFunction:
         self._default_options = options
         self._key = random.getrandbits(63)
         self._frame = None  # the pickled function, made once on first use
+        try:
+            self._signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            self._signature = None
         functools.update_wrapper(self, function)
 
     def __call__(self, *args, **kwargs):
@@ -52,6 +57,9 @@ class RemoteFunction:
     def _remote(self, args, kwargs, options):
         from rayreact._private import api
 
+        from rayreact._private.actor import check_call
+
+        check_call(self._signature, args, kwargs, self._function_name)
         rt = api._runtime_or_init()
         if self._frame is None:
             self._frame = ser.serialize(self._function)

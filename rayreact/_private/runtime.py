@@ -130,6 +130,7 @@ class Runtime:
         self.helps_with_tasks = kind == "task"
         self.run_task = None  # set by the worker loop: runs one task message inline
         self.dead = set()  # procs known dead
+        self.held_tasks = []  # tasks waiting for their arguments (see submit)
         self.num_cpus = 1
         self.current_actor_handle = None
         self.current_task = None
@@ -270,40 +271,82 @@ class Runtime:
         Returns:
             list[ObjectRef] of length ``num_returns``.
         """
+        ret_ids = [self.new_id() for _ in range(num_returns)]
+        first = ret_ids[0] if ret_ids else self.new_id()
+        refs = [ObjectRef(i) for i in ret_ids]
+        call = (target, method, args, kwargs, num_returns, fn_frame, fn_key, name, first, ret_ids)
+        if target is None and self._has_unready_args(args, kwargs):
+            # A task starts only once its arguments are ready (as Ray's owner-side dependency
+            # resolution): then no pool worker ever blocks waiting for an argument, so a chain
+            # of dependent tasks cannot fill the pool with waiting workers.
+            self.held_tasks.append(call)
+            for a in itertools.chain(args, kwargs.values()):
+                if type(a) is ObjectRef:
+                    self._request(a._id)
+        else:
+            with self.lock:
+                self._send_call(call)
+        with self.lock:
+            self._drain()
+        return refs
+
+    def _has_unready_args(self, args, kwargs):
+        for a in (itertools.chain(args, kwargs.values()) if kwargs else args):
+            if type(a) is ObjectRef:
+                e = self.table.get(a._id)
+                if e is None or e.frame is None:
+                    return True
+        return False
+
+    def _release_held_tasks(self):
+        """Send every held task whose arguments are now ready (in submission order)."""
+        held, self.held_tasks = self.held_tasks, []
+        for call in held:
+            args, kwargs, first, ret_ids = call[2], call[3], call[8], call[9]
+            if self._has_unready_args(args, kwargs):
+                self.held_tasks.append(call)
+                continue
+            failed = next((a for a in itertools.chain(args, kwargs.values())
+                           if type(a) is ObjectRef and self.table[a._id].error), None)
+            if failed is not None:  # the argument's error becomes the result, as in Ray
+                for oid in ret_ids:
+                    e = self.table.get(oid)
+                    if e is not None and e.frame is None:
+                        e.frame, e.error, e.pins = self.table[failed._id].frame, True, None
+                        self._wake_waiters(oid, e)
+                continue
+            self._send_call(call)
+
+    def _send_call(self, call):
+        target, method, args, kwargs, num_returns, fn_frame, fn_key, name, first, ret_ids = call
         frames, pins = [], None
         if args or kwargs:
             args, kwargs, pins = self._arg_sources(args, kwargs, frames)
             argf = ser.serialize((args, kwargs))
         else:
             argf = _EMPTY_ARGS
-        ret_ids = [self.new_id() for _ in range(num_returns)]
-        first = ret_ids[0] if ret_ids else self.new_id()
         ctrl = (CALL, self.proc, first, num_returns, method, fn_key, name)
         all_frames = [argf] + frames if fn_frame is None else [argf, fn_frame] + frames
-        refs = [ObjectRef(i) for i in ret_ids]
-        watch = target.pid if target is not None else 0
+        watch = target._pid if target is not None else 0
         for i in ret_ids:
-            e = self.table[i]
-            e.watch = watch
-            e.pins = pins
+            e = self.table.get(i)
+            if e is not None:
+                e.watch = watch
+                e.pins = pins
         if argf.refs:
             self._export(argf.refs)
         for f in frames:
             if f.refs:
                 self._export(f.refs)
-        with self.lock:
-            if target is None:
-                self._submit_task(ctrl, all_frames)
-            else:
-                if target.proc in self.dead:
-                    self._fail_dead(target.proc, target.pid, ret_ids)
-                else:
-                    try:
-                        self._send(target.proc, ctrl, all_frames)
-                    except ChannelClosed:
-                        self._fail_dead(target.proc, target.pid, ret_ids)
-            self._drain()
-        return refs
+        if target is None:
+            self._submit_task(ctrl, all_frames)
+        elif target._proc in self.dead:
+            self._fail_dead(target._proc, target._pid, ret_ids)
+        else:
+            try:
+                self._send(target._proc, ctrl, all_frames)
+            except ChannelClosed:
+                self._fail_dead(target._proc, target._pid, ret_ids)
 
     def _arg_sources(self, args, kwargs, frames):
         """Replace top-level refs: a ready local value travels as an inline frame, anything
@@ -349,8 +392,11 @@ class Runtime:
             name = f"{self._seg_prefix()}{next(self._counter):x}"
             f.to_segment(name)
             g = ser.open_frame(name, take=True)
-            g.refs = f.refs
-            f = g
+        else:  # small: one private copy, so later changes to the caller's value don't show
+            ps, _ = f.pieces()
+            g = ser.decode(b"".join(ps))
+        g.refs = f.refs
+        f = g
         oid = self.new_id()
         ref = ObjectRef(oid)
         e = self.table[oid]
@@ -499,8 +545,10 @@ class Runtime:
         while True:
             data = recv()
             if data is None:
-                return
+                break
             self._handle(data)
+        if self.held_tasks:
+            self._release_held_tasks()
 
     def _handle(self, data):
         ctrl, frames = self._decode(data)
@@ -610,7 +658,11 @@ class Runtime:
         except BaseException as e:  # noqa: BLE001 - any error travels to the caller
             if isinstance(e, SystemExit) and self.kind == "actor":
                 raise
-            err = exc.RayTaskError(label, _user_traceback(), e, actor_repr=actor_repr)
+            tb = _user_traceback()
+            if isinstance(e, exc.RayTaskError):  # from a nested get: keep the original cause
+                err = exc.RayTaskError(label, tb, e.cause, actor_repr=actor_repr)
+            else:
+                err = exc.RayTaskError(label, tb, e, actor_repr=actor_repr)
             self._reply(caller, first, num_returns, [err], True)
             return
         finally:
