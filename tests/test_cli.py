@@ -1,0 +1,66 @@
+"""python -m rayreact runs unmodified Ray scripts with python's argv, __name__ and exit codes."""
+
+import subprocess
+import sys
+import textwrap
+
+
+def run(tmp_path, source, *args):
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent(source))
+    return subprocess.run([sys.executable, "-m", "rayreact", str(script), *args],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+
+def test_imports_resolve_to_rayreact_and_argv_name_exit_code(tmp_path):
+    r = run(tmp_path, """
+        import sys
+        import ray
+        import ray.util.queue
+        from ray.util import ActorPool
+        from ray.exceptions import RayTaskError
+
+        @ray.remote
+        def sq(x):
+            return x * x
+
+        print(ray.__name__, ray.util.queue.Queue.__module__, RayTaskError.__module__)
+        print(sys.argv[1:], __name__)
+        print(ray.get([sq.remote(i) for i in range(4)]))
+        sys.exit(7)
+    """, "a", "--flag")
+    assert r.returncode == 7, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "rayreact rayreact.util.queue rayreact.exceptions"
+    assert lines[1] == "['a', '--flag'] __main__"
+    assert lines[2] == "[0, 1, 4, 9]"
+
+
+def test_uncaught_exception_exits_1_with_traceback(tmp_path):
+    r = run(tmp_path, """
+        import ray
+
+        @ray.remote
+        def boom():
+            raise KeyError("nope")
+
+        ray.get(boom.remote())
+    """)
+    assert r.returncode == 1
+    assert "KeyError" in r.stderr and "nope" in r.stderr
+
+
+def test_module_next_to_script_is_importable_in_workers(tmp_path):
+    (tmp_path / "helper.py").write_text("def triple(x):\n    return 3 * x\n")
+    r = run(tmp_path, """
+        import ray
+        import helper
+
+        @ray.remote
+        def f(x):
+            return helper.triple(x)
+
+        print(ray.get(f.remote(5)))
+    """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "15"

@@ -1,0 +1,105 @@
+"""Shutdown, interpreter exit, Ctrl-C, SIGTERM and a killed driver leave nothing behind."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import psutil
+import pytest
+
+import rayreact
+from conftest import run_script, session_files, session_processes, wait_until
+
+SCRIPT = """
+import sys, numpy as np
+import rayreact as ray
+ray.init(num_cpus=2)
+print(ray.get_runtime_context().get_node_id()[-8:], flush=True)
+
+@ray.remote
+class A:
+    def big(self):
+        return np.ones(1_000_000)
+
+@ray.remote
+def f(x):
+    return x
+
+actors = [A.remote() for _ in range(3)]
+ray.get([a.big.remote() for a in actors])
+keep = ray.put(np.ones(1_000_000))
+print(ray.get(f.remote(1)), flush=True)
+"""
+
+
+def session_of(first_line):
+    return first_line.strip()
+
+
+def test_shutdown_ends_processes_and_unlinks_segments():
+    rayreact.init(num_cpus=2)
+    session = rayreact._private.api._node.session
+
+    @rayreact.remote
+    class A:
+        def ping(self):
+            return os.getpid()
+
+    a = A.remote()
+    big = rayreact.put(bytes(1 << 20))
+    assert rayreact.get(a.ping.remote()) != os.getpid()
+    assert session_processes(session) and session_files(session)
+    rayreact.shutdown()
+    assert session_processes(session) == []
+    assert session_files(session) == []
+    del big
+
+
+def test_interpreter_exit_cleans_up():
+    r = run_script(SCRIPT)
+    assert r.returncode == 0, r.stderr
+    session = session_of(r.stdout.splitlines()[0])
+    assert wait_until(lambda: not session_processes(session))
+    assert session_files(session) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_clean_up(sig):
+    code = SCRIPT + "\nimport time\nprint('ready', flush=True)\ntime.sleep(60)\n"
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    session = p.stdout.readline().strip()
+    assert p.stdout.readline().strip() == "1"
+    assert p.stdout.readline().strip() == "ready"
+    assert session_processes(session)
+    p.send_signal(sig)
+    assert p.wait(30) != 0
+    assert wait_until(lambda: not session_processes(session))
+    assert session_files(session) == []
+
+
+def test_killed_driver_workers_exit_and_clean_up():
+    code = SCRIPT + "\nimport time\nprint('ready', flush=True)\ntime.sleep(60)\n"
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    session = p.stdout.readline().strip()
+    p.stdout.readline()
+    assert p.stdout.readline().strip() == "ready"
+    p.kill()  # SIGKILL: no atexit in the driver; the workers notice and clean up
+    p.wait()
+    assert wait_until(lambda: not session_processes(session), timeout=30)
+    assert wait_until(lambda: session_files(session) == [], timeout=30)
+
+
+def test_no_tcp_sockets_are_opened(rr):
+    @rr.remote
+    class A:
+        def f(self, x):
+            return x
+
+    a = A.remote()
+    assert rr.get(a.f.remote(1)) == 1
+    procs = [psutil.Process()] + psutil.Process().children(recursive=True)
+    for p in procs:
+        conns = [c for c in p.net_connections(kind="inet")]
+        assert conns == [], (p.pid, conns)

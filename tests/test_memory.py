@@ -1,0 +1,46 @@
+"""A long training-like loop does not grow /dev/shm use or the object table."""
+
+import numpy as np
+
+import rayreact
+from conftest import session_files
+
+
+def shm_bytes(session):
+    import os
+
+    return sum(os.path.getsize(p) for p in session_files(session))
+
+
+def test_ten_thousand_iterations_keep_shm_flat(rr):
+    session = rayreact._private.api._node.session
+    rt = rayreact._private.api._rt
+
+    @rr.remote
+    class Worker:
+        def step(self, w, k):
+            return w * k, np.full(8, k)
+
+    @rr.remote
+    def task(x):
+        return x + 1
+
+    workers = [Worker.remote() for _ in range(2)]
+    big = np.ones(100_000)  # 800 KB: travels through its own segment
+
+    def iteration(i):
+        w = rr.put(big if i % 100 == 0 else i)
+        refs = [wk.step.remote(w, i) for wk in workers]
+        out = rr.get(refs)
+        assert out[0][1][0] == i
+        if i % 50 == 0:
+            rr.get(task.remote(i))
+
+    for i in range(200):  # warm-up: rings touched, workers started
+        iteration(i)
+    files, used, entries = len(session_files(session)), shm_bytes(session), len(rt.table)
+    for i in range(200, 10_200):
+        iteration(i)
+    assert len(session_files(session)) == files
+    assert shm_bytes(session) <= used
+    assert len(rt.table) <= entries + 2

@@ -1,0 +1,60 @@
+"""Frames: out-of-band buffers, read-only zero-copy arrays, __main__ by value, clear errors."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from rayreact._private import serialization as ser
+
+
+def roundtrip(value):
+    f = ser.serialize(value)
+    ps, n = f.pieces()
+    data = b"".join(ps)
+    assert len(data) == n
+    return ser.deserialize(ser.decode(data))
+
+
+def test_numpy_travels_out_of_band_and_comes_back_read_only():
+    a = np.arange(100_000, dtype=np.float64)
+    f = ser.serialize({"a": a})
+    assert len(f.buffers) == 1 and f.buffers[0].nbytes == a.nbytes
+    assert len(f.meta) < 1000  # the array's bytes are not in the pickle stream
+    b = roundtrip({"a": a})["a"]
+    np.testing.assert_array_equal(a, b)
+    assert b.flags.writeable is False
+    assert b.ctypes.data % 8 == 0  # buffers stay aligned for any dtype
+
+
+def test_plain_values_roundtrip():
+    v = [1, "x", (2.5, None), {"k": b"bytes"}, {1, 2}]
+    assert roundtrip(v) == v
+
+
+def test_lambda_goes_by_value():
+    f = roundtrip(lambda x: x + 41)
+    assert f(1) == 42
+
+
+def test_unpicklable_value_is_a_type_error_naming_the_type():
+    with pytest.raises(TypeError, match="lock"):
+        ser.serialize(threading.Lock())
+
+
+def test_segment_frames_are_mapped_read_only(tmp_path):
+    import os
+
+    from rayreact._private import shm
+
+    name = f"rr_t{os.getpid():x}_seg"
+    try:
+        ser.serialize(np.ones(1000)).to_segment(name)
+        f = ser.open_frame(name, take=True)
+        arr = ser.deserialize(f)
+        assert arr.sum() == 1000 and arr.flags.writeable is False
+        del f  # the frame owned the name: it is unlinked, the mapping lives on in arr
+        assert not os.path.exists(f"/dev/shm/{name}")
+        assert arr.sum() == 1000
+    finally:
+        shm.unlink_segment(name)
