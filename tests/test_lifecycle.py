@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 import rayreact
-from conftest import run_script, session_files, session_processes, wait_until
+from helpers import run_script, session_files, session_processes, wait_until
 
 SCRIPT = """
 import sys, numpy as np

@@ -3,7 +3,7 @@
 import numpy as np
 
 import rayreact
-from conftest import session_files
+from helpers import session_files
 
 
 def shm_bytes(session):

@@ -47,6 +47,7 @@ from rayreact._private.refs import ObjectRef, owner_of
 CALL, RESULT, GET_OBJECT, OBJECT, ADDREF, DECREF, EXIT, CANCEL = range(8)
 
 _LIVENESS_PERIOD = 0.1  # seconds between liveness checks while blocked
+_SPIN = 50e-6  # seconds a blocked get polls its inbox before sleeping (see Channel.wait)
 
 
 def inbox_name(proc: int) -> str:
@@ -131,6 +132,10 @@ class Runtime:
         self.run_task = None  # set by the worker loop: runs one task message inline
         self.dead = set()  # procs known dead
         self.held_tasks = []  # tasks waiting for their arguments (see submit)
+        # Threaded and async actors: one dispatcher thread reads the inbox; other threads
+        # blocked in get/wait sleep on this condition, notified after each message.
+        self.threaded = False
+        self.cond = threading.Condition(self.lock)
         self.num_cpus = 1
         self.current_actor_handle = None
         self.current_task = None
@@ -279,15 +284,17 @@ class Runtime:
             # A task starts only once its arguments are ready (as Ray's owner-side dependency
             # resolution): then no pool worker ever blocks waiting for an argument, so a chain
             # of dependent tasks cannot fill the pool with waiting workers.
-            self.held_tasks.append(call)
-            for a in itertools.chain(args, kwargs.values()):
-                if type(a) is ObjectRef:
-                    self._request(a._id)
+            with self.lock:
+                self.held_tasks.append(call)
+                for a in itertools.chain(args, kwargs.values()):
+                    if type(a) is ObjectRef:
+                        self._request(a._id)
         else:
             with self.lock:
                 self._send_call(call)
-        with self.lock:
-            self._drain()
+        if not self.threaded:
+            with self.lock:
+                self._drain()
         return refs
 
     def _has_unready_args(self, args, kwargs):
@@ -435,8 +442,9 @@ class Runtime:
         self._request(oid)
         e = self.table[oid]
         while e.frame is None:
-            with self.lock:
-                self._drain()
+            if not self.threaded:
+                with self.lock:
+                    self._drain()
             if e.frame is not None:
                 break
             left = None if deadline is None else deadline - time.monotonic()
@@ -445,12 +453,16 @@ class Runtime:
                     f"Get timed out: some object(s) not ready: {ObjectRef.__repr__(_Fake(oid))}")
             if not self._wait_inbox(_LIVENESS_PERIOD if left is None else min(left,
                                                                              _LIVENESS_PERIOD)):
-                self._check_liveness([oid])
+                with self.lock:
+                    self._check_liveness([oid])
 
     def _wait_inbox(self, timeout):
+        if self.threaded:
+            with self.cond:
+                return self.cond.wait(timeout)
         if self.helps_with_tasks and self._help_with_a_task():
             return True
-        return self.inbox.wait(timeout)
+        return self.inbox.wait(timeout, _SPIN)
 
     def _help_with_a_task(self):
         """A task worker blocked in get runs queued tasks meanwhile (no pool deadlock)."""
@@ -477,8 +489,9 @@ class Runtime:
         for r in refs:
             self._request(r._id)
         while True:
-            with self.lock:
-                self._drain()
+            if not self.threaded:
+                with self.lock:
+                    self._drain()
             n_ready = sum(1 for r in refs if self.ready(r._id))
             if n_ready >= num_returns:
                 break
@@ -487,7 +500,8 @@ class Runtime:
                 break
             if not self._wait_inbox(_LIVENESS_PERIOD if left is None else min(left,
                                                                              _LIVENESS_PERIOD)):
-                self._check_liveness([r._id for r in refs])
+                with self.lock:
+                    self._check_liveness([r._id for r in refs])
         ready, not_ready = [], []
         for r in refs:
             (ready if self.ready(r._id) and len(ready) < num_returns else not_ready).append(r)
@@ -506,11 +520,11 @@ class Runtime:
                 except FileNotFoundError:
                     pid = -1
                 if pid == -1 or not pid_alive(pid):
-                    self._drain()
+                    self._drain_if_reader()
                     if e.frame is None:
                         self._set_error(oid, exc.OwnerDiedError(_hex(oid)))
             elif e.watch and not pid_alive(e.watch):
-                self._drain()  # results it sent before dying come first
+                self._drain_if_reader()  # results it sent before dying come first
                 self._actor_died(e.watch)
 
     def _actor_died(self, pid, reason=None):
@@ -549,6 +563,10 @@ class Runtime:
             self._handle(data)
         if self.held_tasks:
             self._release_held_tasks()
+
+    def _drain_if_reader(self):
+        if not self.threaded:
+            self._drain()
 
     def _handle(self, data):
         ctrl, frames = self._decode(data)
@@ -629,44 +647,62 @@ class Runtime:
         ``fn`` is the callable to run. Arguments are resolved here: inline frames are
         deserialised, pending refs fetched (their errors become this call's result).
         """
-        _, caller, first, num_returns, method, _fn_key, _name = ctrl
-        holders = None
-        try:
-            if first in self.cancelled:
-                self.cancelled.discard(first)
-                return
-            argf = frames[0]
-            if argf.refs:
-                holders = self._import(argf.refs)
-            for f in frames[1:]:
-                if f.refs:
-                    holders = (holders or []) + self._import(f.refs)
-            args, kwargs = ser.deserialize(argf)
-            if args:
-                args = [self._resolve(a, frames) for a in args]
-            if kwargs:
-                kwargs = {k: self._resolve(v, frames) for k, v in kwargs.items()}
-        except exc.RayError as e:  # a dependency failed: pass its error on
-            self._reply(caller, first, num_returns, [e], True)
+        prepared = self.prepare_call(ctrl, frames, label, actor_repr)
+        if prepared is None:
             return
-        except BaseException as e:  # noqa: BLE001 - deserialisation failed
-            err = exc.RayTaskError(label, traceback.format_exc(), e, actor_repr=actor_repr)
-            self._reply(caller, first, num_returns, [err], True)
-            return
+        args, kwargs, holders = prepared
         try:
             value = fn(*args, **kwargs)
         except BaseException as e:  # noqa: BLE001 - any error travels to the caller
             if isinstance(e, SystemExit) and self.kind == "actor":
                 raise
-            tb = _user_traceback()
-            if isinstance(e, exc.RayTaskError):  # from a nested get: keep the original cause
-                err = exc.RayTaskError(label, tb, e.cause, actor_repr=actor_repr)
-            else:
-                err = exc.RayTaskError(label, tb, e, actor_repr=actor_repr)
-            self._reply(caller, first, num_returns, [err], True)
+            self.fail_call(ctrl, e, label, actor_repr)
             return
         finally:
             holders = None  # noqa: F841 - refs passed in are released after the call
+        self.finish_call(ctrl, value, label)
+
+    def prepare_call(self, ctrl, frames, label, actor_repr=None):
+        """Arguments of a CALL: (args, kwargs, holders), or None if the call is already
+        answered (cancelled, or an argument failed: its error is the call's result)."""
+        _, caller, first, num_returns, method, _fn_key, _name = ctrl
+        holders = None
+        try:
+            if first in self.cancelled:
+                self.cancelled.discard(first)
+                return None
+            argf = frames[0]
+            with self.lock:
+                if argf.refs:
+                    holders = self._import(argf.refs)
+                for f in frames[1:]:
+                    if f.refs:
+                        holders = (holders or []) + self._import(f.refs)
+            args, kwargs = ser.deserialize(argf)
+            if args:
+                args = [self._resolve(a, frames) for a in args]
+            if kwargs:
+                kwargs = {k: self._resolve(v, frames) for k, v in kwargs.items()}
+            return args, kwargs, holders
+        except exc.RayError as e:  # a dependency failed: pass its error on
+            self._reply(caller, first, num_returns, [e], True)
+        except BaseException as e:  # noqa: BLE001 - deserialisation failed
+            err = exc.RayTaskError(label, traceback.format_exc(), e, actor_repr=actor_repr)
+            self._reply(caller, first, num_returns, [err], True)
+        return None
+
+    def fail_call(self, ctrl, e, label, actor_repr=None):
+        """Send the error ``e`` (being handled) raised by the reaction as the call's result."""
+        tb = _user_traceback()
+        if isinstance(e, exc.RayTaskError):  # from a nested get: keep the original cause
+            err = exc.RayTaskError(label, tb, e.cause, actor_repr=actor_repr)
+        else:
+            err = exc.RayTaskError(label, tb, e, actor_repr=actor_repr)
+        self._reply(ctrl[1], ctrl[2], ctrl[3], [err], True)
+
+    def finish_call(self, ctrl, value, label):
+        """Send the reaction's return ``value`` as the call's ``num_returns`` results."""
+        _, caller, first, num_returns = ctrl[:4]
         if num_returns == 1:
             values = [value]
         elif num_returns == 0:
@@ -713,10 +749,11 @@ class Runtime:
                     is_err = True
         errs = (is_err,) * n
         contained = tuple(tuple(f.refs) for f in frames) if any(f.refs for f in frames) else ()
-        for f in frames:
-            if f.refs:
-                self._export(f.refs)
-        self._send(caller, (RESULT, first, errs, contained), frames, quiet=True)
+        with self.lock:
+            for f in frames:
+                if f.refs:
+                    self._export(f.refs)
+            self._send(caller, (RESULT, first, errs, contained), frames, quiet=True)
 
     def cancel(self, ref, force, pool_pids):
         e = self.table.get(ref._id)

@@ -9,10 +9,13 @@ when idle and exit by themselves when the driver is gone.
 
 import asyncio
 import faulthandler
+import inspect
 import json
 import os
 import sys
+import threading
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 
 from rayreact import exceptions as exc
 from rayreact._private import api, process
@@ -66,14 +69,20 @@ class _Loop:
 
 
 class ActorLoop(_Loop):
-    """Runs one actor's reactions in the order its inbox received them."""
+    """Runs one actor's reactions in the order its inbox received them.
+
+    A threaded actor (``max_concurrency`` > 1) or an async actor (``async def`` methods) runs
+    its calls concurrently, as Ray does: the main thread then only reads the inbox (the
+    dispatcher) and hands calls to a thread pool, or to an asyncio loop in its own thread.
+    """
 
     def __init__(self, rt):
         super().__init__(rt)
         self.instance = None
         self.init_error = None
-        self.label = "?"
-        self.event_loop = None
+        self.cls_name = "?"
+        self.pool = None  # ThreadPoolExecutor of a threaded actor
+        self.event_loop = None  # the asyncio loop of an async actor
 
     def run(self):
         rt = self.rt
@@ -86,31 +95,18 @@ class ActorLoop(_Loop):
             if data is None:
                 self.idle_wait()
                 continue
-            rt._handle(data)  # a CALL lands in deferred_calls; everything else is handled
+            if rt.threaded:
+                with rt.cond:
+                    rt._handle(data)
+                    rt.cond.notify_all()
+            else:
+                rt._handle(data)  # a CALL lands in deferred_calls; everything else is handled
 
     def dispatch(self, ctrl, frames):
         rt = self.rt
         method = ctrl[4]
         if method == "__init__":
-            cls = ser.deserialize(frames[1])
-            frames = [frames[0]] + frames[2:]
-            self.label = f"{cls.__name__}.__init__"
-            rt.current_actor = rt.proc
-            rt.current_actor_handle = ActorHandle(rt.proc, os.getpid(), cls.__name__,
-                                                  _method_table(cls), _is_async(cls))
-            self.instance = cls.__new__(cls)
-            self.cls_name = cls.__name__
-            if _is_async(cls):
-                self.event_loop = asyncio.new_event_loop()
-            ok = []
-
-            def construct(*a, **k):
-                self.instance.__init__(*a, **k)
-                ok.append(True)
-
-            # The constructor's result goes nowhere (num_returns 0); its error is kept and
-            # every later call fails with it, as Ray's ActorDiedError(actor_init_failed).
-            self._run_init(ctrl, frames, construct, ok)
+            self._construct(ctrl, frames)
             return
         if self.init_error is not None:
             rt._reply(ctrl[1], ctrl[2], ctrl[3], [self.init_error], True)
@@ -126,29 +122,56 @@ class ActorLoop(_Loop):
                 rt._reply(ctrl[1], ctrl[2], ctrl[3],
                           [exc.RayTaskError(method, str(err), err)], True)
                 return
-            if self.event_loop is not None and asyncio.iscoroutinefunction(fn):
-                fn = self._sync(fn)
-        rt.current_task = ctrl[2]
-        rt.execute(ctrl, frames, fn, f"{self.cls_name}.{method}",
-                   actor_repr=f"{self.cls_name}")
-        rt.current_task = None
+        label = f"{self.cls_name}.{method}"
+        if self.event_loop is not None:
+            asyncio.run_coroutine_threadsafe(self._run_async(ctrl, frames, fn, label),
+                                             self.event_loop)
+        elif self.pool is not None:
+            self.pool.submit(self._run_threaded, ctrl, frames, fn, label)
+        else:
+            rt.current_task = ctrl[2]
+            rt.execute(ctrl, frames, fn, label, actor_repr=self.cls_name)
+            rt.current_task = None
 
-    def _sync(self, coro_fn):
-        loop = self.event_loop
-
-        def run(*a, **k):
-            return loop.run_until_complete(coro_fn(*a, **k))
-        return run
-
-    def _run_init(self, ctrl, frames, construct, ok):
-        rt = self.rt
+    def _run_threaded(self, ctrl, frames, fn, label):
         try:
-            argf = frames[0]
-            args, kwargs = ser.deserialize(argf)
+            self.rt.execute(ctrl, frames, fn, label, actor_repr=self.cls_name)
+        except SystemExit:
+            os._exit(0)
+
+    async def _run_async(self, ctrl, frames, fn, label):
+        rt = self.rt
+        prepared = rt.prepare_call(ctrl, frames, label, self.cls_name)
+        if prepared is None:
+            return
+        args, kwargs, _holders = prepared
+        try:
+            value = fn(*args, **kwargs)
+            if inspect.isawaitable(value):
+                value = await value
+        except SystemExit:
+            os._exit(0)
+        except BaseException as e:  # noqa: BLE001 - travels to the caller
+            rt.fail_call(ctrl, e, label, self.cls_name)
+            return
+        rt.finish_call(ctrl, value, label)
+
+    def _construct(self, ctrl, frames):
+        rt = self.rt
+        cls = ser.deserialize(frames[1])
+        frames = [frames[0]] + frames[2:]
+        class_name, concurrency = ctrl[6]
+        self.cls_name = cls.__name__
+        rt.current_actor = rt.proc
+        rt.current_actor_handle = ActorHandle(rt.proc, os.getpid(), cls.__name__,
+                                              _method_table(cls), _is_async(cls))
+        self.instance = cls.__new__(cls)
+        try:
+            args, kwargs = ser.deserialize(frames[0])
             args = [rt._resolve(a, frames) for a in args]
             kwargs = {k: rt._resolve(v, frames) for k, v in kwargs.items()}
-            construct(*args, **kwargs)
-        except BaseException as e:  # noqa: BLE001 - kept: later calls report it
+            self.instance.__init__(*args, **kwargs)
+        except BaseException as e:  # noqa: BLE001 - kept: every later call reports it
             if isinstance(e, SystemExit):
                 raise
             tb = traceback.format_exc()
@@ -156,6 +179,16 @@ class ActorLoop(_Loop):
                 None, "The actor died because of an error raised in its creation task, "
                 f"{self.cls_name}.__init__:\n{tb}", actor_init_failed=True)
             sys.stderr.write(tb)
+            return
+        # The constructor ran alone; from here on calls may run concurrently.
+        if _is_async(cls):
+            self.event_loop = asyncio.new_event_loop()
+            threading.Thread(target=self.event_loop.run_forever, name="rayreact-asyncio",
+                             daemon=True).start()
+            rt.threaded = True
+        elif concurrency > 1:
+            self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix="rayreact-actor")
+            rt.threaded = True
 
 
 def _ready():
