@@ -40,20 +40,20 @@ def test_record_too_big_is_refused(session):
 
 
 def test_many_producer_processes_keep_each_ones_order(session):
-    ch = Channel(session, "c", create=True, capacity=1 << 14)  # small: producers hit "full"
+    ch = Channel(session, "c", create=True, capacity=1 << 16)  # small: producers hit "full"
     code = textwrap.dedent(f"""
         import sys
         from rayreact._private.channel import Channel
         ch = Channel({session!r}, "c")
         who = sys.argv[1].encode()
-        for i in range(3000):
+        for i in range(20000):
             m = who + b":%d" % i
             ch.send([m], len(m))
     """)
     procs = [subprocess.Popen([sys.executable, "-c", code, w]) for w in ("a", "b", "c")]
     seen = {b"a": -1, b"b": -1, b"c": -1}
     n = 0
-    while n < 9000:
+    while n < 60000:
         m = ch.recv_nowait()
         if m is None:
             ch.wait(1.0)

@@ -26,11 +26,12 @@ from rayreact._private import shm
 
 HEADER = 64
 _WRAP = 0xFFFFFFFF
-_U64 = struct.Struct("<Q")
 _REC = struct.Struct("<II")
-# Header fields (byte offsets): head, tail, pid of the consumer, status slot (3 x u64).
-_HEAD, _TAIL, _PID, _STATUS = 0, 8, 16, 24
-_STATUS_FMT = struct.Struct("<QQQ")
+# Header words (u64 index): head, tail, pid of the consumer, status slot (3 words).
+# They are read and written through a memoryview cast to "Q": each access is one aligned 8-byte
+# copy. (struct.pack_into must not be used on them: it zeroes the field before writing it, and
+# another process reading at that moment would see head or tail == 0.)
+_HEAD, _TAIL, _PID, _STATUS = 0, 1, 2, 3
 
 DEFAULT_CAPACITY = 8 << 20
 
@@ -65,39 +66,44 @@ class Channel:
             self._doorbell = shm.open_semaphore(base + "_b")
             self._wlock = shm.open_semaphore(base + "_w", 1)
             self._rlock = shm.open_semaphore(base + "_r", 1) if multi_consumer else None
+        self._hdr = memoryview(self._mm)[:HEADER].cast("Q")
         self.capacity = len(self._mm) - HEADER
         self.max_record = self.capacity // 2 - 16
 
     # -- header ------------------------------------------------------------------------------
     def set_pid(self, pid):
-        _U64.pack_into(self._mm, _PID, pid)
+        self._hdr[_PID] = pid
 
     @property
     def pid(self):
-        return _U64.unpack_from(self._mm, _PID)[0]
+        return self._hdr[_PID]
 
     def set_status(self, a, b, c):
-        _STATUS_FMT.pack_into(self._mm, _STATUS, a, b, c)
+        hdr = self._hdr
+        hdr[_STATUS], hdr[_STATUS + 1], hdr[_STATUS + 2] = a, b, c
 
     def status(self):
-        return _STATUS_FMT.unpack_from(self._mm, _STATUS)
+        hdr = self._hdr
+        return hdr[_STATUS], hdr[_STATUS + 1], hdr[_STATUS + 2]
 
     # -- producer ----------------------------------------------------------------------------
-    def send(self, pieces, size, consumer_alive=None):
+    def send(self, pieces, size, consumer_alive=None, while_full=None):
         """Append one record made of ``pieces`` (bytes-like, ``size`` bytes in all).
 
-        Blocks while the ring is full (sleeping with a growing backoff, never spinning hot);
-        raises ChannelClosed if ``consumer_alive()`` turns false meanwhile.
+        Blocks while the ring is full (sleeping with a growing backoff, never spinning hot),
+        calling ``while_full()`` meanwhile (the runtime drains its own inbox there, so two
+        processes filling each other's rings cannot deadlock); raises ChannelClosed if
+        ``consumer_alive()`` turns false meanwhile.
         """
         if size > self.max_record:
             raise ValueError(f"record of {size} bytes exceeds channel limit {self.max_record}")
         rec = (8 + size + 7) & ~7
-        cap, mm = self.capacity, self._mm
+        cap, mm, hdr = self.capacity, self._mm, self._hdr
         delay = 0.0002
         while True:
             self._wlock.acquire()
-            tail = _U64.unpack_from(mm, _TAIL)[0]
-            head = _U64.unpack_from(mm, _HEAD)[0]
+            tail = hdr[_TAIL]
+            head = hdr[_HEAD]
             off = tail % cap
             skip = cap - off if off + rec > cap else 0
             if cap - (tail - head) >= skip + rec:
@@ -105,6 +111,8 @@ class Channel:
             self._wlock.release()
             if consumer_alive is not None and not consumer_alive():
                 raise ChannelClosed(self.name)
+            if while_full is not None:
+                while_full()
             time.sleep(delay)
             delay = min(delay * 2, 0.02)
         try:
@@ -120,7 +128,7 @@ class Channel:
                 n = len(p) if not isinstance(p, memoryview) else p.nbytes
                 mm[pos:pos + n] = p
                 pos += n
-            _U64.pack_into(mm, _TAIL, tail + rec)
+            hdr[_TAIL] = tail + rec  # publish: the record is complete
         finally:
             self._wlock.release()
         self._doorbell.release()
@@ -137,9 +145,9 @@ class Channel:
         return self._take()
 
     def _take(self):
-        mm, cap = self._mm, self.capacity
-        head = _U64.unpack_from(mm, _HEAD)[0]
-        if head == _U64.unpack_from(mm, _TAIL)[0]:
+        mm, cap, hdr = self._mm, self.capacity, self._hdr
+        head = hdr[_HEAD]
+        if head == hdr[_TAIL]:
             return None
         off = head % cap
         if cap - off < 8:
@@ -153,12 +161,12 @@ class Channel:
         size = _REC.unpack_from(mm, HEADER + off)[0]
         start = HEADER + off + 8
         data = mm[start:start + size]
-        _U64.pack_into(mm, _HEAD, head + ((8 + size + 7) & ~7))
+        hdr[_HEAD] = head + ((8 + size + 7) & ~7)
         return data
 
     def has_data(self):
-        mm = self._mm
-        return _U64.unpack_from(mm, _HEAD)[0] != _U64.unpack_from(mm, _TAIL)[0]
+        hdr = self._hdr
+        return hdr[_HEAD] != hdr[_TAIL]
 
     def wait(self, timeout=None, spin=0.0):
         """Sleep until the doorbell rings or ``timeout`` seconds pass; True if it rang.
@@ -180,6 +188,7 @@ class Channel:
         self._doorbell.release()
 
     def close(self):
+        self._hdr.release()
         try:
             self._mm.close()
         except BufferError:  # a memoryview of the ring still lives; the GC will unmap it

@@ -62,7 +62,7 @@ class RemoteFunction:
         check_call(self._signature, args, kwargs, self._function_name)
         rt = api._runtime_or_init()
         if self._frame is None:
-            self._frame = ser.serialize(self._function)
+            self._frame = _function_frame(rt, self._function)
         n = options.get("num_returns", 1)
         if n is None:
             n = 1
@@ -79,3 +79,16 @@ class RemoteFunction:
         d = self.__dict__.copy()
         d["_frame"] = None
         return d
+
+
+def _function_frame(rt, function):
+    """The pickled function. A big one (closures over large arrays) is put in a segment once
+    and every task names it, instead of copying it into each task's record."""
+    f = ser.serialize(function)
+    if f.nbytes > ser.SEGMENT_THRESHOLD:
+        name = f"{rt._seg_prefix()}fn{random.getrandbits(32):x}"
+        f.to_segment(name)
+        g = ser.open_frame(name, take=True)
+        g.refs = f.refs
+        f = g
+    return f

@@ -207,7 +207,8 @@ class Runtime:
         size += 4 + hlen + pad
         pid = ch.pid
         try:
-            ch.send(pieces, size, lambda: pid_alive(pid))
+            ch.send(pieces, size, lambda: pid_alive(pid),
+                    None if ch is self.inbox else self._drain_if_reader)
         except ChannelClosed:
             if not quiet:
                 raise

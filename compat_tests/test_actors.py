@@ -1,0 +1,291 @@
+"""Actors: state, ordering, processes, handles, named actors, kill and death."""
+
+import os
+import uuid
+
+import pytest
+
+# A module global: each actor process has its own copy, the driver's never changes.
+GLOBAL_LIST = []
+
+
+def _unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_actor_state_and_constructor_args(ray):
+    @ray.remote
+    class Account:
+        def __init__(self, owner, balance=0):
+            self.owner = owner
+            self.balance = balance
+
+        def deposit(self, x):
+            self.balance += x
+            return self.balance
+
+        def info(self):
+            return self.owner, self.balance
+
+    a = Account.remote("ann", balance=10)
+    b = Account.remote("bob")
+    assert ray.get([a.deposit.remote(5), b.deposit.remote(1), a.deposit.remote(5)]) == [
+        15,
+        1,
+        20,
+    ]
+    assert ray.get(a.info.remote()) == ("ann", 20)
+    assert ray.get(b.info.remote()) == ("bob", 1)
+    assert isinstance(a, ray.actor.ActorHandle)
+
+
+def test_calls_from_one_caller_run_in_submission_order(ray):
+    @ray.remote
+    class Log:
+        def __init__(self):
+            self.items = []
+
+        def append(self, x):
+            self.items.append(x)
+
+        def read(self):
+            return list(self.items)
+
+    log = Log.remote()
+    for i in range(200):
+        log.append.remote(i)  # results never fetched
+    assert ray.get(log.read.remote()) == list(range(200))
+
+
+def test_each_actor_is_its_own_process_with_own_globals(ray):
+    @ray.remote
+    class G:
+        def bump(self):
+            GLOBAL_LIST.append(1)
+            return len(GLOBAL_LIST)
+
+        def pid(self):
+            return os.getpid()
+
+    a, b = G.remote(), G.remote()
+    assert ray.get([a.bump.remote(), a.bump.remote(), a.bump.remote()]) == [1, 2, 3]
+    assert ray.get(b.bump.remote()) == 1
+    assert GLOBAL_LIST == []
+    pa, pb = ray.get([a.pid.remote(), b.pid.remote()])
+    assert pa != pb
+    assert os.getpid() not in (pa, pb)
+
+
+def test_actor_handles_passed_to_tasks_and_actors(ray):
+    @ray.remote
+    class Counter:
+        def __init__(self):
+            self.n = 0
+
+        def inc(self):
+            self.n += 1
+            return self.n
+
+        def get(self):
+            return self.n
+
+    @ray.remote
+    def bump_in_task(counter, times):
+        for _ in range(times):
+            ray.get(counter.inc.remote())
+        return ray.get(counter.get.remote())
+
+    @ray.remote
+    class Caller:
+        def __init__(self, counter):
+            self.counter = counter
+
+        def bump(self, times):
+            return ray.get([self.counter.inc.remote() for _ in range(times)])[-1]
+
+        def bump_other(self, other_counter):
+            return ray.get(other_counter.inc.remote())
+
+    c = Counter.remote()
+    assert ray.get(bump_in_task.remote(c, 3)) == 3
+    caller = Caller.remote(c)
+    assert ray.get(caller.bump.remote(4)) == 7
+    assert ray.get(caller.bump_other.remote(c)) == 8
+    assert ray.get(c.get.remote()) == 8
+
+    @ray.remote
+    def bump_all(counters):  # handles inside a container
+        return ray.get([h.inc.remote() for h in counters])
+
+    c2 = Counter.remote()
+    assert ray.get(bump_all.remote([c, c2])) == [9, 1]
+
+
+def test_actor_calling_actor_chain(ray):
+    @ray.remote
+    class Node:
+        def __init__(self, nxt=None):
+            self.nxt = nxt
+
+        def depth(self):
+            if self.nxt is None:
+                return 1
+            return 1 + ray.get(self.nxt.depth.remote())
+
+    tail = Node.remote()
+    mid = Node.remote(tail)
+    head = Node.remote(mid)
+    assert ray.get(head.depth.remote()) == 3
+
+
+def test_named_actor_lookup(ray):
+    @ray.remote
+    class Box:
+        def __init__(self):
+            self.v = None
+
+        def set(self, v):
+            self.v = v
+
+        def get(self):
+            return self.v
+
+    name = _unique("box")
+    box = Box.options(name=name).remote()
+    ray.get(box.set.remote("first"))
+    same = ray.get_actor(name)
+    assert ray.get(same.get.remote()) == "first"
+
+    # get_if_exists returns the existing actor (the constructor does not run again).
+    again = Box.options(name=name, get_if_exists=True).remote()
+    assert ray.get(again.get.remote()) == "first"
+    fresh = Box.options(name=_unique("box"), get_if_exists=True).remote()
+    assert ray.get(fresh.get.remote()) is None
+
+    # A taken name: Ray raises ActorAlreadyExistsError, a ValueError.
+    with pytest.raises(ValueError):
+        Box.options(name=name).remote()
+
+    with pytest.raises(ValueError):
+        ray.get_actor(_unique("missing"))
+
+
+def test_named_actor_namespaces(ray):
+    @ray.remote
+    class Tag:
+        def __init__(self, tag):
+            self.tag = tag
+
+        def get(self):
+            return self.tag
+
+    name = _unique("tagged")
+    other = Tag.options(name=name, namespace="compat_other").remote("other")
+    assert ray.get(other.get.remote()) == "other"
+    with pytest.raises(ValueError):
+        ray.get_actor(name)  # not in the current namespace
+    assert ray.get(ray.get_actor(name, namespace="compat_other").get.remote()) == "other"
+    # The same name is free in the current namespace.
+    mine = Tag.options(name=name).remote("mine")
+    assert ray.get(ray.get_actor(name).get.remote()) == "mine"
+    assert ray.get(mine.get.remote()) == "mine"
+
+
+def test_actor_survives_exception_in_method(ray):
+    @ray.remote
+    class A:
+        def __init__(self):
+            self.n = 0
+
+        def inc(self):
+            self.n += 1
+            return self.n
+
+        def fail(self):
+            raise KeyError("k")
+
+    a = A.remote()
+    assert ray.get(a.inc.remote()) == 1
+    with pytest.raises(KeyError) as info:
+        ray.get(a.fail.remote())
+    assert isinstance(info.value, ray.exceptions.RayTaskError)
+    assert ray.get(a.inc.remote()) == 2
+
+
+def test_unknown_method_raises_attribute_error(ray):
+    @ray.remote
+    class A:
+        def m(self):
+            return 1
+
+    a = A.remote()
+    with pytest.raises(AttributeError):
+        a.no_such_method
+    with pytest.raises(AttributeError):
+        a.no_such_method.remote()
+    assert ray.get(a.m.remote()) == 1
+
+
+def test_kill_then_calls_raise_actor_error(ray):
+    @ray.remote
+    class A:
+        def ping(self):
+            return "pong"
+
+    a = A.remote()
+    assert ray.get(a.ping.remote()) == "pong"
+    ray.kill(a)
+    # The kill may take effect asynchronously: keep calling until the error arrives.
+    for _ in range(10_000):
+        try:
+            ray.get(a.ping.remote())
+        except ray.exceptions.RayActorError:
+            break
+    else:
+        pytest.fail("calls on a killed actor kept succeeding")
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(a.ping.remote())
+    ray.kill(a)  # killing a dead actor is fine
+
+
+def test_kill_non_actor_raises_value_error(ray):
+    with pytest.raises(ValueError):
+        ray.kill("not an actor")
+
+
+def test_actor_process_exit_fails_pending_and_later_calls(ray):
+    @ray.remote
+    class Fragile:
+        def ping(self):
+            return "pong"
+
+        def die(self):
+            os._exit(1)
+
+    a = Fragile.remote()
+    assert ray.get(a.ping.remote()) == "pong"
+    die_ref = a.die.remote()
+    queued = [a.ping.remote() for _ in range(3)]
+    with pytest.raises(ray.exceptions.RayActorError) as info:
+        ray.get(die_ref)
+    assert isinstance(info.value, ray.exceptions.ActorDiedError)
+    for ref in queued:
+        with pytest.raises(ray.exceptions.ActorDiedError):
+            ray.get(ref)
+    with pytest.raises(ray.exceptions.ActorDiedError):
+        ray.get(a.ping.remote())
+
+
+def test_constructor_error_makes_calls_raise_actor_died(ray):
+    # Ray: the calls raise ActorDiedError (not a RayTaskError of the KeyError).
+    @ray.remote
+    class Broken:
+        def __init__(self):
+            raise KeyError("nope")
+
+        def ping(self):
+            return "pong"
+
+    b = Broken.remote()
+    with pytest.raises(ray.exceptions.ActorDiedError):
+        ray.get(b.ping.remote())

@@ -1,0 +1,180 @@
+"""Errors: remote exceptions, the exception hierarchy, serialisation errors, cancel."""
+
+import threading
+
+import pytest
+
+
+def test_user_exception_is_task_error_and_user_class(ray):
+    @ray.remote
+    def boom():
+        raise ValueError("bad value 123")
+
+    with pytest.raises(ValueError) as info:
+        ray.get(boom.remote())
+    err = info.value
+    assert isinstance(err, ray.exceptions.RayTaskError)
+    assert isinstance(err, ray.exceptions.RayError)
+    assert isinstance(err.cause, ValueError)
+    assert type(err.cause) is ValueError
+    assert err.cause.args == ("bad value 123",)
+    text = str(err)
+    # The remote traceback: the frame of the raising function and the error line.
+    assert "in boom" in text
+    assert "ValueError: bad value 123" in text
+
+
+def test_custom_exception_class_and_attributes(ray):
+    class MyError(Exception):
+        def __init__(self, a, b):
+            super().__init__(a, b)
+            self.a = a
+            self.b = b
+
+    @ray.remote
+    def boom():
+        raise MyError(1, "two")
+
+    with pytest.raises(MyError) as info:
+        ray.get(boom.remote())
+    err = info.value
+    assert isinstance(err, ray.exceptions.RayTaskError)
+    assert isinstance(err.cause, MyError)
+    assert (err.cause.a, err.cause.b) == (1, "two")
+    # Ray: the combined exception also exposes the cause's attributes.
+    assert (err.a, err.b) == (1, "two")
+
+
+def test_error_in_list_get_raises(ray):
+    @ray.remote
+    def ok():
+        return 1
+
+    @ray.remote
+    def bad():
+        raise RuntimeError("list member failed")
+
+    with pytest.raises(RuntimeError) as info:
+        ray.get([ok.remote(), bad.remote(), ok.remote()])
+    assert isinstance(info.value, ray.exceptions.RayTaskError)
+
+
+def test_failed_argument_fails_the_dependent_task(ray):
+    @ray.remote
+    def boom():
+        raise ValueError("upstream")
+
+    @ray.remote
+    def ident(x):
+        return x
+
+    with pytest.raises(ray.exceptions.RayTaskError) as info:
+        ray.get(ident.remote(boom.remote()))
+    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value.cause, ValueError)
+    assert "upstream" in str(info.value)
+
+
+def test_error_propagates_through_nested_get(ray):
+    @ray.remote
+    def inner():
+        raise IndexError("deep")
+
+    @ray.remote
+    def outer():
+        return ray.get(inner.remote())
+
+    with pytest.raises(IndexError) as info:
+        ray.get(outer.remote())
+    assert isinstance(info.value, ray.exceptions.RayTaskError)
+    assert "deep" in str(info.value)
+
+
+def test_exception_hierarchy(ray):
+    ex = ray.exceptions
+    assert issubclass(ex.RayError, Exception)
+    for name in (
+        "RayTaskError",
+        "RayActorError",
+        "ActorDiedError",
+        "GetTimeoutError",
+        "TaskCancelledError",
+        "WorkerCrashedError",
+        "ObjectLostError",
+    ):
+        cls = getattr(ex, name)
+        assert issubclass(cls, ex.RayError), name
+    assert issubclass(ex.ActorDiedError, ex.RayActorError)
+    assert issubclass(ex.GetTimeoutError, TimeoutError)
+    assert issubclass(ex.ActorAlreadyExistsError, ValueError)
+    assert not issubclass(ex.RayTaskError, ex.RayActorError)
+
+
+def test_unpicklable_argument_fails_at_call_time(ray):
+    @ray.remote
+    def ident(x=None):
+        return x
+
+    @ray.remote
+    class A:
+        def m(self, x):
+            return x
+
+    lock = threading.Lock()
+    with pytest.raises(TypeError):
+        ident.remote(lock)
+    with pytest.raises(TypeError):
+        ident.remote(x=lock)
+    with pytest.raises(TypeError):
+        ray.put(lock)
+    a = A.remote()
+    with pytest.raises(TypeError):
+        a.m.remote(lock)
+    # Still usable afterwards.
+    assert ray.get(ident.remote(3)) == 3
+    assert ray.get(a.m.remote(4)) == 4
+
+
+def test_unpicklable_return_value_fails_at_get(ray):
+    @ray.remote
+    def make_lock():
+        return threading.Lock()
+
+    with pytest.raises(TypeError) as info:
+        ray.get(make_lock.remote())
+    assert isinstance(info.value, ray.exceptions.RayTaskError)
+
+
+def test_cancel_queued_task(ray, gate):
+    # Fill both CPUs with tasks blocked at the gate, so the next task has to queue.
+    blocker = ray.remote(num_cpus=1)(gate.waiter)
+
+    @ray.remote(num_cpus=1)
+    def victim():
+        return "ran"
+
+    blockers = [blocker.remote(gate.port) for _ in range(2)]
+    gate.entered(2)  # both are running now
+    v = victim.remote()
+    assert ray.wait([v], timeout=0) == ([], [v])
+    ray.cancel(v)
+    with pytest.raises(ray.exceptions.TaskCancelledError):
+        ray.get(v)
+    gate.release()
+    assert ray.get(blockers) == ["x", "x"]
+
+
+def test_cancel_finished_task_is_a_no_op(ray):
+    @ray.remote
+    def done():
+        return "done"
+
+    ref = done.remote()
+    assert ray.get(ref) == "done"
+    ray.cancel(ref)
+    assert ray.get(ref) == "done"
+
+
+def test_cancel_non_ref_raises_type_error(ray):
+    with pytest.raises(TypeError):
+        ray.cancel("not a ref")
