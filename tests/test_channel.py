@@ -82,3 +82,27 @@ def test_doorbell_wakes_a_sleeping_consumer(session):
     ch.send([b"hi"], 2)
     assert ch.wait(5) is True
     assert ch.recv_nowait() == b"hi"
+
+
+def test_readers_never_see_a_torn_or_zeroed_tail(session):
+    # Regression: struct.pack_into zeroes a field before writing it, so a reader racing the
+    # writer saw tail == 0 and read garbage records. Header words must change in one store.
+    ch = Channel(session, "c", create=True, capacity=1 << 20)
+    code = textwrap.dedent(f"""
+        from rayreact._private.channel import Channel
+        ch = Channel({session!r}, "c")
+        for i in range(200000):
+            ch.send([b"x"], 1)
+    """)
+    p = subprocess.Popen([sys.executable, "-c", code])
+    last = 0
+    got = 0
+    from rayreact._private.channel import _TAIL
+
+    while got < 200000:
+        tail = ch._hdr[_TAIL]
+        assert tail >= last, (tail, last)
+        last = tail
+        while ch.recv_nowait() is not None:
+            got += 1
+    assert p.wait(60) == 0
