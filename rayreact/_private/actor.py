@@ -67,17 +67,44 @@ def _signatures(cls):
                 sig = sig.replace(parameters=list(sig.parameters.values())[1:])
         except (TypeError, ValueError):
             continue
-        sigs[name] = sig
+        sigs[name] = CallCheck(sig)
     return sigs
 
 
-def check_call(sig, args, kwargs, what):
-    """TypeError at the call site when the arguments don't fit (as Ray checks in .remote())."""
-    if sig is not None:
+class CallCheck:
+    """Checks a call's arguments against a signature, as Ray does in ``.remote()``.
+
+    Positional-only calls (the common case) are checked by counting; anything else goes
+    through ``Signature.bind``, which also words the error.
+    """
+
+    __slots__ = ("sig", "lo", "hi")
+
+    def __init__(self, sig):
+        self.sig = sig
+        P = inspect.Parameter
+        params = list(sig.parameters.values())
+        positional = [p for p in params if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)]
+        required_kw = [p for p in params if p.kind == P.KEYWORD_ONLY and p.default is P.empty]
+        self.lo = sum(1 for p in positional if p.default is P.empty)
+        self.hi = (float("inf") if any(p.kind == P.VAR_POSITIONAL for p in params)
+                   else len(positional))
+        if required_kw:
+            self.lo = -1  # never take the counting path
+
+    def __call__(self, args, kwargs, what):
+        if not kwargs and self.lo <= len(args) <= self.hi:
+            return
         try:
-            sig.bind(*args, **kwargs)
+            self.sig.bind(*args, **kwargs)
         except TypeError as e:
             raise TypeError(f"{what}(): {e}") from None
+
+
+def check_call(check, args, kwargs, what):
+    """TypeError at the call site when the arguments don't fit (as Ray checks in .remote())."""
+    if check is not None:
+        check(args, kwargs, what)
 
 
 def _is_async(cls):

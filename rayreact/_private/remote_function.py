@@ -23,7 +23,9 @@ class RemoteFunction:
         self._key = random.getrandbits(63)
         self._frame = None  # the pickled function, made once on first use
         try:
-            self._signature = inspect.signature(function)
+            from rayreact._private.actor import CallCheck
+
+            self._signature = CallCheck(inspect.signature(function))
         except (TypeError, ValueError):
             self._signature = None
         functools.update_wrapper(self, function)
