@@ -21,9 +21,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests compat_tests
+	$(BIN)/python bench/run.py --smoke
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV)
