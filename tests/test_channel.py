@@ -95,6 +95,14 @@ def test_readers_never_see_a_torn_or_zeroed_tail(session):
             ch.send([b"x"], 1)
     """)
     p = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        _read_all(ch, p)
+    finally:
+        p.kill()
+        p.wait()
+
+
+def _read_all(ch, p):
     last = 0
     got = 0
     from rayreact._private.channel import _TAIL
