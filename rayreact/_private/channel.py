@@ -31,9 +31,24 @@ _REC = struct.Struct("<II")
 # They are read and written through a memoryview cast to "Q": each access is one aligned 8-byte
 # copy. (struct.pack_into must not be used on them: it zeroes the field before writing it, and
 # another process reading at that moment would see head or tail == 0.)
-_HEAD, _TAIL, _PID, _STATUS = 0, 1, 2, 3
+_HEAD, _TAIL, _PID, _STATUS, _SLEEPING = 0, 1, 2, 3, 6
 
 DEFAULT_CAPACITY = 8 << 20
+
+
+_FENCE = None
+
+
+def _fence():
+    """A full memory fence: an uncontended post and take of a private semaphore (two atomic
+    read-modify-writes, no system call)."""
+    global _FENCE
+    if _FENCE is None:
+        import _multiprocessing
+
+        _FENCE = _multiprocessing.SemLock(1, 0, 1, f"/rr_fence_{os.getpid()}", True)
+    _FENCE.release()
+    _FENCE.acquire(False)
 
 
 class ChannelClosed(Exception):
@@ -130,8 +145,9 @@ class Channel:
                 pos += n
             hdr[_TAIL] = tail + rec  # publish: the record is complete
         finally:
-            self._wlock.release()
-        self._doorbell.release()
+            self._wlock.release()  # an atomic read-modify-write: a full fence before the read
+        if hdr[_SLEEPING]:  # wake the consumer only if it sleeps (a wake is a costly syscall)
+            self._doorbell.release()
 
     # -- consumer ----------------------------------------------------------------------------
     def recv_nowait(self):
@@ -181,7 +197,17 @@ class Channel:
             while time.perf_counter() < end:
                 if has_data():
                     return True
-        return self._doorbell.acquire(True, timeout)
+        # Dekker-style handshake with send(): announce the sleep, fence, re-check the ring.
+        # Either the producer sees the flag and rings, or we see its record: no lost wake-up.
+        hdr = self._hdr
+        hdr[_SLEEPING] = 1
+        _fence()
+        try:
+            if self.has_data():
+                return True
+            return self._doorbell.acquire(True, timeout)
+        finally:
+            hdr[_SLEEPING] = 0
 
     def ring(self):
         """Wake the consumer without a record (it will find nothing new and re-check)."""
