@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import threading
+import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
@@ -26,7 +27,8 @@ from rayreact._private.channel import Channel
 from rayreact._private.runtime import CALL, Runtime, inbox_name, pid_alive
 
 _LOW64 = (1 << 64) - 1
-_IDLE_CHECK = 1.0  # seconds between checks that the driver is alive, while idle
+_IDLE_CHECK = 1.0
+_SPIN = 100e-6  # seconds  # seconds between checks that the driver is alive, while idle
 
 
 def main():
@@ -61,11 +63,21 @@ def main():
 class _Loop:
     def __init__(self, rt):
         self.rt = rt
+        self.spin = 0.0
 
     def idle_wait(self):
-        """Sleep until a message arrives; exit if the driver died meanwhile."""
-        if not self.rt.inbox.wait(_IDLE_CHECK) and not pid_alive(self.rt.driver_pid):
-            raise SystemExit(0)
+        """Sleep until a message arrives; exit if the driver died meanwhile.
+
+        Adaptive spinning: if the last message came within ``_SPIN`` of going idle (a caller
+        making calls back to back), poll that long before sleeping, so the caller need not
+        pay a wake-up system call per call. Callers that come back rarely (one call per
+        round) find the process asleep and cost it no CPU.
+        """
+        start = time.perf_counter()
+        if not self.rt.inbox.wait(_IDLE_CHECK, self.spin):
+            if not pid_alive(self.rt.driver_pid):
+                raise SystemExit(0)
+        self.spin = _SPIN if time.perf_counter() - start < _SPIN else 0.0
 
 
 class ActorLoop(_Loop):
