@@ -132,6 +132,7 @@ class Runtime:
         self.run_task = None  # set by the worker loop: runs one task message inline
         self.dead = set()  # procs known dead
         self.held_tasks = []  # tasks waiting for their arguments (see submit)
+        self._spin = _SPIN
         # Threaded and async actors: one dispatcher thread reads the inbox; other threads
         # blocked in get/wait sleep on this condition, notified after each message.
         self.threaded = False
@@ -463,7 +464,13 @@ class Runtime:
                 return self.cond.wait(timeout)
         if self.helps_with_tasks and self._help_with_a_task():
             return True
-        return self.inbox.wait(timeout, _SPIN)
+        # Adaptive: poll before sleeping only if the last wait ended within the poll window
+        # (fast replies); when replies take longer, polling would only steal a core from the
+        # workers computing them.
+        start = time.perf_counter()
+        rang = self.inbox.wait(timeout, self._spin)
+        self._spin = _SPIN if time.perf_counter() - start < _SPIN else 0.0
+        return rang
 
     def _help_with_a_task(self):
         """A task worker blocked in get runs queued tasks meanwhile (no pool deadlock)."""

@@ -1,0 +1,71 @@
+"""Async actors and threaded actors run calls concurrently, as in Ray: a call may wait for a
+later call to the same actor."""
+
+import asyncio
+import threading
+
+
+def test_async_actor_call_waits_for_a_later_call(ray):
+    @ray.remote
+    class Signal:
+        def __init__(self):
+            self.event = asyncio.Event()
+
+        async def wait(self):
+            await self.event.wait()
+            return "released"
+
+        async def send(self):
+            self.event.set()
+
+    s = Signal.remote()
+    waiting = s.wait.remote()
+    ready, _ = ray.wait([waiting], timeout=0.2)
+    assert ready == []  # blocked until send() runs, which it can: calls are concurrent
+    ray.get(s.send.remote())
+    assert ray.get(waiting) == "released"
+
+
+def test_threaded_actor_runs_calls_concurrently(ray):
+    @ray.remote(max_concurrency=2)
+    class Gate:
+        def __init__(self):
+            self.event = threading.Event()
+
+        def wait(self):
+            return self.event.wait(timeout=60)
+
+        def open(self):
+            self.event.set()
+
+    g = Gate.remote()
+    waiting = g.wait.remote()
+    ray.get(g.open.remote())
+    assert ray.get(waiting) is True
+
+
+def test_async_actor_awaits_refs(ray):
+    @ray.remote
+    def double(x):
+        return 2 * x
+
+    @ray.remote
+    class Gather:
+        async def total(self, n):
+            values = await asyncio.gather(*[double.remote(i) for i in range(n)])
+            return sum(values)
+
+    assert ray.get(Gather.remote().total.remote(10)) == 90
+
+
+def test_async_actor_method_error(ray):
+    @ray.remote
+    class Boom:
+        async def go(self):
+            await asyncio.sleep(0)
+            raise KeyError("async boom")
+
+    import pytest
+
+    with pytest.raises(KeyError):
+        ray.get(Boom.remote().go.remote())
