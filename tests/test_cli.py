@@ -64,3 +64,26 @@ def test_module_next_to_script_is_importable_in_workers(tmp_path):
     """)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "15"
+
+
+def test_prints_from_actors_and_tasks_reach_stdout(tmp_path):
+    # Output is piped (not a terminal): without unbuffered workers it would be lost when
+    # shutdown ends them.
+    r = run(tmp_path, """
+        import ray
+
+        @ray.remote
+        class A:
+            def hello(self):
+                print("hello from actor", flush=False)
+                return 1
+
+        @ray.remote
+        def task():
+            print("hello from task")
+            return 2
+
+        print(ray.get([A.remote().hello.remote(), task.remote()]))
+    """)
+    assert r.returncode == 0, r.stderr
+    assert "hello from actor" in r.stdout and "hello from task" in r.stdout

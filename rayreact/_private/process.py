@@ -41,6 +41,7 @@ def spawn_worker(rt, kind, namespace, num_cpus):
     env[ENV_SYS_PATH] = json.dumps([p for p in sys.path if p])
     env[ENV_NAMESPACE] = namespace or ""
     env[ENV_NUM_CPUS] = str(num_cpus)
+    env["PYTHONUNBUFFERED"] = "1"  # prints from remote code reach the terminal before shutdown
     env.setdefault("OMP_NUM_THREADS", "1")  # many workers on few cores: no thread oversubscription
     cmd = [sys.executable, "-m", "rayreact._private.worker", rt.session, f"{proc:x}", kind,
            str(rt.driver_pid)]
