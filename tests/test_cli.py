@@ -1,5 +1,6 @@
 """python -m rayreact runs unmodified Ray scripts with python's argv, __name__ and exit codes."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -8,8 +9,9 @@ import textwrap
 def run(tmp_path, source, *args):
     script = tmp_path / "prog.py"
     script.write_text(textwrap.dedent(source))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     return subprocess.run([sys.executable, "-m", "rayreact", str(script), *args],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
 
 
 def test_imports_resolve_to_rayreact_and_argv_name_exit_code(tmp_path):
