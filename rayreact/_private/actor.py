@@ -10,7 +10,6 @@ import os
 import pickle
 import weakref
 
-from rayreact import exceptions as exc
 from rayreact._private import options as opts
 from rayreact._private import serialization as ser
 from rayreact._private import shm
@@ -354,9 +353,3 @@ def get_actor(name, namespace=None):
             "to look up a named actor you didn't create. 2. The named actor died. 3. You did "
             "not use a namespace matching the namespace of the actor.")
     return h
-
-
-def exception_for_init_failure(tb):
-    return exc.ActorDiedError(
-        None, "The actor died because of an error raised in its creation task, "
-        f"{tb}", actor_init_failed=True)

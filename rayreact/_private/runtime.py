@@ -311,7 +311,7 @@ class Runtime:
         """Send every held task whose arguments are now ready (in submission order)."""
         held, self.held_tasks = self.held_tasks, []
         for call in held:
-            args, kwargs, first, ret_ids = call[2], call[3], call[8], call[9]
+            args, kwargs, ret_ids = call[2], call[3], call[9]
             if self._has_unready_args(args, kwargs):
                 self.held_tasks.append(call)
                 continue
@@ -385,7 +385,6 @@ class Runtime:
         return _Pending(ref._id)
 
     def _submit_task(self, ctrl, frames):
-        self._tasks.__class__  # noqa: B018 - the queue exists once the runtime is connected
         self._send_on(self._tasks, ctrl, frames)
         for proc, _pid in self._pool():
             if proc != self.proc:
@@ -452,7 +451,7 @@ class Runtime:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise exc.GetTimeoutError(
-                    f"Get timed out: some object(s) not ready: {ObjectRef.__repr__(_Fake(oid))}")
+                    f"Get timed out: some object(s) not ready: ObjectRef({_hex(oid)})")
             if not self._wait_inbox(_LIVENESS_PERIOD if left is None else min(left,
                                                                              _LIVENESS_PERIOD)):
                 with self.lock:
@@ -658,7 +657,7 @@ class Runtime:
         prepared = self.prepare_call(ctrl, frames, label, actor_repr)
         if prepared is None:
             return
-        args, kwargs, holders = prepared
+        args, kwargs, _holders = prepared  # _holders: refs passed in, alive until we return
         try:
             value = fn(*args, **kwargs)
         except BaseException as e:  # noqa: BLE001 - any error travels to the caller
@@ -666,8 +665,6 @@ class Runtime:
                 raise
             self.fail_call(ctrl, e, label, actor_repr)
             return
-        finally:
-            holders = None  # noqa: F841 - refs passed in are released after the call
         self.finish_call(ctrl, value, label)
 
     def prepare_call(self, ctrl, frames, label, actor_repr=None):
@@ -782,14 +779,6 @@ class Runtime:
                         os.kill(pid, 9)
                     except ProcessLookupError:
                         pass
-
-
-class _Fake:
-    def __init__(self, oid):
-        self._id = oid
-
-    def hex(self):
-        return _hex(self._id)
 
 
 def _hex(oid):

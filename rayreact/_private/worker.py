@@ -24,7 +24,7 @@ from rayreact._private import serialization as ser
 from rayreact._private import shm
 from rayreact._private.actor import ActorHandle, _is_async, _method_table
 from rayreact._private.channel import Channel
-from rayreact._private.runtime import CALL, Runtime, inbox_name, pid_alive
+from rayreact._private.runtime import CALL, Runtime, pid_alive
 
 _LOW64 = (1 << 64) - 1
 _IDLE_CHECK = 1.0
