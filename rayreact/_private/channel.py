@@ -226,6 +226,3 @@ class Channel:
         for n in self._names[1:]:
             shm.unlink_semaphore(n)
 
-
-def channel_exists(session, name):
-    return os.path.exists(os.path.join(shm.SHM_DIR, shm.prefix(session) + name))

@@ -31,6 +31,7 @@ to the owner, so the count can never reach zero early (the owner's inbox is FIFO
 
 import itertools
 import os
+import pickle
 import threading
 import time
 import traceback
@@ -192,7 +193,7 @@ class Runtime:
         for f in frames:
             if f.segment is not None:
                 descs.append((f.segment, False))
-            elif f.nbytes > ser.SEGMENT_THRESHOLD or f.nbytes > ch.max_record // 2:
+            elif f.nbytes > min(ser.SEGMENT_THRESHOLD, ch.max_record // 2):
                 name = f"{self._seg_prefix()}{next(self._counter):x}"
                 f.to_segment(name)
                 descs.append((name, True))
@@ -223,8 +224,6 @@ class Runtime:
     @staticmethod
     def _decode(data):
         """Split a received record into (ctrl, frames)."""
-        import pickle
-
         mv = memoryview(data)
         hlen = int.from_bytes(mv[:4], "little")
         ctrl, descs = pickle.loads(mv[4:4 + hlen])
