@@ -201,13 +201,19 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
          logging_format=None, logging_config=None, log_to_driver=None, namespace=None,
          runtime_env=None, enable_resource_isolation=False, cgroup_path=None,
          system_reserved_cpu=None, system_reserved_memory=None, proxy_server_url=None,
-         **kwargs):
+         deterministic=True, compiled=True, **kwargs):
     """Start the reactor runtime for this driver (mirrors ``ray.init``, Ray 2.60.0).
 
     Args:
         num_cpus (int | None): size of the task worker pool (default: the machine's cores).
         namespace (str | None): namespace of named actors (default: an anonymous one).
         ignore_reinit_error (bool): a second ``init`` is a no-op instead of an error.
+        deterministic (bool): rayreact only. True (default): ``wait`` decides its ready set
+            by logical time (submission order), so runs repeat exactly; False: Ray's
+            first-finished behaviour.
+        compiled (bool): rayreact only. True (default): loop bodies the tracer has frozen
+            into a reactor graph run in compiled mode; False: every call takes the dynamic
+            path.
         Other arguments of ``ray.init`` are accepted and have no effect on one machine.
     Returns:
         RayContext (dict-like).
@@ -240,6 +246,8 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
     _node.gpu_resource = float(num_gpus or 0)
     _node.custom_resources = dict(resources or {})
     _rt = _node.rt
+    _rt.deterministic = bool(deterministic)
+    _rt.compiled = bool(compiled)
     set_runtime(_rt)
     _install_exit_handlers()
     return RayContext(_node)

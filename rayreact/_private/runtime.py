@@ -142,6 +142,8 @@ class Runtime:
         self.current_actor_handle = None
         self.current_task = None
         self.actor_name = None
+        self.deterministic = True  # wait() decides by logical time (see wait)
+        self.compiled = True  # frozen reactor graphs may run in compiled mode
 
     # -- ids and refcounts ---------------------------------------------------------------------
     def new_id(self) -> int:
