@@ -1,64 +1,53 @@
-"""Load one Ray program (an example file) against a chosen backend.
+"""Load a Ray program (a file under bench/programs/ or examples/) with ``ray`` bound to one runtime.
 
-Every example starts with the line ``import rayreact as ray``. To run the very same program
-on another runtime, its source is read, that one line is rewritten, and the result is
-compiled and executed into a fresh module object (not registered in ``sys.modules``, so
-that Ray and rayreact serialise its classes by value, exactly as for a ``__main__`` script).
+A program's first ``import ray`` (or ``import rayreact as ray``, as in examples/) line is
+rewritten for the chosen binding, and the source is executed into a fresh module object that
+is *not* registered in ``sys.modules``: Ray and rayreact then serialise its classes and
+functions by value, exactly as for a ``__main__`` script, so worker processes never need to
+import the program.
 """
 
 import os
 import re
-import sys
 import types
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH_DIR)
-EXAMPLES_DIR = os.path.join(ROOT, "examples")
 
-IMPORT_LINE = "import rayreact as ray"
-BACKEND_IMPORTS = {
+BINDINGS = {
     "rayreact": "import rayreact as ray",
     "ray": "import ray",
-    "serial": "import serial_ray as ray",
+    "serial": "from bench import serial_ray as ray",
 }
 
-_IMPORT_RE = re.compile(r"^import rayreact as ray[ \t]*$", re.MULTILINE)
+_IMPORT_RE = re.compile(r"^import (?:rayreact as )?ray[ \t]*$", re.MULTILINE)
 
 
-def rewrite_source(src, backend):
-    if backend not in BACKEND_IMPORTS:
-        raise ValueError("unknown backend %r (choose from %s)" % (backend, sorted(BACKEND_IMPORTS)))
-    new_src, n = _IMPORT_RE.subn(BACKEND_IMPORTS[backend], src, count=1)
+def rewrite_source(src, binding):
+    if binding not in BINDINGS:
+        raise ValueError("unknown binding %r (choose from %s)" % (binding, sorted(BINDINGS)))
+    new_src, n = _IMPORT_RE.subn(BINDINGS[binding], src, count=1)
     if n != 1:
-        raise ValueError("source has no line %r to rewrite" % IMPORT_LINE)
+        raise ValueError("the program has no line 'import ray' to rewrite")
     return new_src
 
 
-def ray_module(backend):
-    """The backend's ``ray`` module itself (for init/shutdown in the harness)."""
-    if backend == "serial" and BENCH_DIR not in sys.path:
-        sys.path.insert(0, BENCH_DIR)
+def ray_module(binding):
+    """The bound ``ray`` module itself (for init/shutdown)."""
     ns = {}
-    exec(BACKEND_IMPORTS[backend], ns)
+    exec(BINDINGS[binding], ns)
     return ns["ray"]
 
 
-def load_program(path, backend, name=None):
-    """Execute the program at ``path`` with its ray import swapped; return the module."""
-    if backend == "serial" and BENCH_DIR not in sys.path:
-        sys.path.insert(0, BENCH_DIR)
+def load_program(path, binding):
+    """Execute the program at ``path`` (relative to the repository root, or absolute) with
+    its ray import bound to ``binding``; return the module."""
+    if not os.path.isabs(path):
+        path = os.path.join(ROOT, path)
     with open(path) as f:
-        src = f.read()
-    src = rewrite_source(src, backend)
-    if name is None:
-        name = "%s__%s" % (os.path.splitext(os.path.basename(path))[0], backend)
+        src = rewrite_source(f.read(), binding)
+    name = "%s__%s" % (os.path.splitext(os.path.basename(path))[0], binding)
     mod = types.ModuleType(name)
     mod.__file__ = path
-    code = compile(src, path, "exec")
-    exec(code, mod.__dict__)
+    exec(compile(src, path, "exec"), mod.__dict__)
     return mod
-
-
-def load_example(example, backend):
-    """``load_example("gym_rollouts", "ray")`` -> module of examples/gym_rollouts.py."""
-    return load_program(os.path.join(EXAMPLES_DIR, example + ".py"), backend)
