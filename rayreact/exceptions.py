@@ -214,3 +214,9 @@ class RaySystemError(RayError):
 
 class UnsupportedPatternError(RayError):
     """rayreact-specific: a Ray construct the reactor runtime does not run."""
+
+
+class NondeterminismWarning(UserWarning):
+    """rayreact-specific: the program uses a construct outside the deterministic subset
+    (threaded or async actors, a ``wait`` whose timeout expired), so two runs may differ.
+    Filter it like any warning: ``warnings.simplefilter("ignore", NondeterminismWarning)``."""

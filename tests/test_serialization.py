@@ -58,3 +58,21 @@ def test_segment_frames_are_mapped_read_only(tmp_path):
         assert arr.sum() == 1000
     finally:
         shm.unlink_segment(name)
+
+
+@pytest.mark.parametrize("n", [1000, 1001, 1003])
+def test_frames_of_any_buffer_length_fit_their_segment(n):
+    # Regression: Frame.nbytes left out the final 8-byte padding that pieces() writes, so a
+    # buffer whose length is not a multiple of 8 overflowed a segment sized by nbytes.
+    import os
+
+    from rayreact._private import shm
+
+    name = f"rr_t{os.getpid():x}_odd{n}"
+    try:
+        f = ser.serialize(np.arange(n, dtype=np.uint8))
+        assert f.nbytes == f.pieces()[1]
+        f.to_segment(name)
+        assert (ser.deserialize(ser.open_frame(name, take=True)) == np.arange(n) % 256).all()
+    finally:
+        shm.unlink_segment(name)

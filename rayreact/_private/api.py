@@ -29,6 +29,7 @@ from rayreact._private.actor import ActorHandle
 from rayreact._private.channel import Channel
 from rayreact._private.refs import ObjectRef
 from rayreact._private.runtime import RESULT, Runtime, inbox_name, set_runtime
+from rayreact._private.tracer import Tracer
 
 logger = logging.getLogger("rayreact")
 
@@ -248,6 +249,7 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
     _rt = _node.rt
     _rt.deterministic = bool(deterministic)
     _rt.compiled = bool(compiled)
+    _rt.tracer = Tracer(_rt)
     set_runtime(_rt)
     _install_exit_handlers()
     return RayContext(_node)
@@ -275,13 +277,35 @@ def shutdown(*, wait_for_processes=False, _exiting_interpreter=False):
     """End the session: every worker process stops and every shared-memory name is unlinked
     (mirrors ``ray.shutdown``). A no-op when not initialised."""
     global _rt, _node
+    global _last_graph
     node, _node = _node, None
     rt, _rt = _rt, None
     set_runtime(None)
+    if rt is not None and rt.tracer is not None:
+        _last_graph = rt.tracer.graph() or _last_graph  # still shown after shutdown
+        rt.tracer = None
     if node is not None:
         node.stop()
     elif rt is not None:
         pass  # a worker process: its loop ends it
+
+
+def graph():
+    """The reactor graph of the running program (rayreact only; no Ray counterpart).
+
+    Returns:
+        ReactorGraph | None: the latest loop body the tracer found (the shortest cycle of
+        rounds between synchronisation points that repeats), else the most recent round,
+        else None (nothing traced yet, or not initialised). See ``ReactorGraph.to_dot``,
+        ``to_mermaid`` and ``write``.
+    """
+    rt = _rt
+    if rt is None or rt.tracer is None:
+        return _last_graph
+    return rt.tracer.graph()
+
+
+_last_graph = None
 
 
 def is_initialized():

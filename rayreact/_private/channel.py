@@ -184,16 +184,18 @@ class Channel:
         hdr = self._hdr
         return hdr[_HEAD] != hdr[_TAIL]
 
-    def wait(self, timeout=None, spin=0.0):
+    def wait(self, timeout=None, spin=0.0, ready=None):
         """Sleep until the doorbell rings or ``timeout`` seconds pass; True if it rang.
 
         ``spin`` (seconds): first poll the ring for that long. A reply that comes back within
         a few tens of microseconds is then seen without the cost of sleeping and being woken;
         the poll is bounded, so an idle process still sleeps.
+        ``ready``: an extra no-argument predicate (work that arrives without a record, e.g. a
+        compiled graph's slots and trigger queues, whose writers call ``notify``).
         """
+        has_data = self.has_data if ready is None else (lambda: self.has_data() or ready())
         if spin:
             end = time.perf_counter() + spin
-            has_data = self.has_data
             while time.perf_counter() < end:
                 if has_data():
                     return True
@@ -203,11 +205,18 @@ class Channel:
         hdr[_SLEEPING] = 1
         _fence()
         try:
-            if self.has_data():
+            if has_data():
                 return True
             return self._doorbell.acquire(True, timeout)
         finally:
             hdr[_SLEEPING] = 0
+
+    def notify(self):
+        """Wake the consumer if it sleeps, after new work was stored without a record (a
+        slot or trigger queue write). The fence orders that store before reading the flag."""
+        _fence()
+        if self._hdr[_SLEEPING]:
+            self._doorbell.release()
 
     def ring(self):
         """Wake the consumer without a record (it will find nothing new and re-check)."""

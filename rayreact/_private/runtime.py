@@ -39,6 +39,7 @@ import traceback
 import psutil
 
 from rayreact import exceptions as exc
+from rayreact._private import determinism
 from rayreact._private import refs as refs_mod
 from rayreact._private import serialization as ser
 from rayreact._private.channel import Channel, ChannelClosed
@@ -83,7 +84,7 @@ class _Entry:
     """One object in the table. ``frame`` is None while the value is pending or not fetched."""
 
     __slots__ = ("frame", "error", "local", "exports", "imports", "waiters", "watch",
-                 "holders", "requested", "pins")
+                 "holders", "requested", "pins", "slot")
 
     def __init__(self):
         self.frame = None
@@ -96,6 +97,7 @@ class _Entry:
         self.holders = None  # refs contained in the value: kept alive with it
         self.requested = False
         self.pins = None  # refs passed as arguments of the pending call: kept until it ends
+        self.slot = None  # (out-slot, tag, k): a compiled reaction's output, read on demand
 
 
 def pid_alive(pid: int) -> bool:
@@ -144,6 +146,8 @@ class Runtime:
         self.actor_name = None
         self.deterministic = True  # wait() decides by logical time (see wait)
         self.compiled = True  # frozen reactor graphs may run in compiled mode
+        self.tracer = None  # the driver's Tracer (see tracer.py); None in workers
+        self.trigger_queues = {}  # actor proc -> TriggerQueue (driver, compiled graphs)
 
     # -- ids and refcounts ---------------------------------------------------------------------
     def new_id(self) -> int:
@@ -247,6 +251,8 @@ class Runtime:
                 e = self.table.get(oid)
                 if e is None:
                     e = self.table[oid] = _Entry()
+                elif e.frame is None and e.slot is not None:
+                    self._await(oid, None)  # a compiled output leaves the driver: read it
                 e.exports += 1
             else:
                 self._send_ctrl(owner, (ADDREF, oid, 1), quiet=True)
@@ -279,7 +285,14 @@ class Runtime:
         Returns:
             list[ObjectRef] of length ``num_returns``.
         """
+        tracer = self.tracer
+        if tracer is not None:
+            refs = tracer.submit(target, method, args, kwargs, num_returns, fn_key, name)
+            if refs is not None:
+                return refs
         ret_ids = [self.new_id() for _ in range(num_returns)]
+        if tracer is not None:
+            tracer.made(ret_ids)
         first = ret_ids[0] if ret_ids else self.new_id()
         refs = [ObjectRef(i) for i in ret_ids]
         call = (target, method, args, kwargs, num_returns, fn_frame, fn_key, name, first, ret_ids)
@@ -357,6 +370,9 @@ class Runtime:
                 self._send(target._proc, ctrl, all_frames)
             except ChannelClosed:
                 self._fail_dead(target._proc, target._pid, ret_ids)
+                return
+            if target._proc in self.trigger_queues:
+                self.push_trigger(target._proc, *_DRIVER_CALL)
 
     def _arg_sources(self, args, kwargs, frames):
         """Replace top-level refs: a ready local value travels as an inline frame, anything
@@ -380,6 +396,8 @@ class Runtime:
 
     def _arg_marker(self, ref, frames):
         e = self.table.get(ref._id)
+        if e is not None and e.frame is None and e.slot is not None:
+            self._await(ref._id, None)  # a compiled output leaves the driver: read it first
         if e is not None and e.frame is not None and not e.error:
             frames.append(e.frame)
             return _Inline(len(frames))  # frame 0 is the argument tuple itself
@@ -417,6 +435,8 @@ class Runtime:
     def get(self, refs, timeout):
         """Values of ``refs`` (a list of ObjectRef) in order; raises the stored errors."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self.tracer is not None:
+            self.tracer.sync()
         table = self.table
         out = []
         for r in refs:
@@ -437,13 +457,79 @@ class Runtime:
 
     def ready(self, oid) -> bool:
         e = self.table.get(oid)
-        return e is not None and e.frame is not None
+        if e is None:
+            return False
+        if e.frame is None and e.slot is not None:
+            return self.materialize(oid, e, block=False)
+        return e.frame is not None
+
+    # -- compiled graphs (see compiled.py) ------------------------------------------------------
+    def materialize(self, oid, e, block=True):
+        """Copy a compiled reaction's output out of its slot into the table entry ``e``.
+
+        Returns False if it is not written yet and ``block`` is false; with ``block``, waits
+        (an actor that dies meanwhile fails the entry, as on the dynamic path)."""
+        slot, tag, k = e.slot
+        if not slot.ready(tag):
+            if not block:
+                return False
+            self._await(oid, None)
+            return True
+        frames, mask = slot.read(tag)
+        e.slot = None
+        if e.frame is None:
+            e.frame = frames[k]
+            e.error = bool(mask >> k & 1)
+            if mask & CONTAINS_REFS:  # refs inside the value: the actor exported them once
+                contained = ser.deserialize(frames[-1])[k]
+                if contained:
+                    e.holders = self._import(contained)
+            self._wake_waiters(oid, e)
+        return True
+
+    def wait_for(self, predicate, pid):
+        """Pump the inbox until ``predicate()`` holds; False if process ``pid`` died first."""
+        while not predicate():
+            if not self.threaded:
+                with self.lock:
+                    self._drain()
+            if predicate():
+                return True
+            if not self.inbox.wait(_LIVENESS_PERIOD, self._spin, predicate) and \
+                    not pid_alive(pid):
+                return predicate()
+        return True
+
+    def push_trigger(self, proc, graph, tag, node):
+        """Append a trigger to actor ``proc``'s queue and wake it if it sleeps."""
+        q = self.trigger_queues[proc]
+        ch = self.peer(proc)
+        if q.free() < 1:
+            pid = ch.pid
+            if not self.wait_for(lambda: q.free() > 0, pid):
+                return  # the actor is dead: its calls fail by the liveness checks
+        q.push(graph, tag, node)
+        ch.notify()
+
+    def send_control_call(self, proc, method, payload, announce):
+        """A runtime-internal call to actor ``proc`` (no result). ``announce``: the actor
+        already has a trigger queue, so the call gets its entry there (ordering)."""
+        ctrl = (CALL, self.proc, self.new_id(), 0, method, None, None)
+        self._send(proc, ctrl, [ser.serialize(((payload,), {}))])
+        if announce:
+            self.push_trigger(proc, *_DRIVER_CALL)
 
     def _await(self, oid, deadline):
         """Pump the inbox until object ``oid`` has a value (or error)."""
         self._request(oid)
         e = self.table[oid]
+        ready = None
+        if e.slot is not None:  # a compiled output: written to its slot, with no message
+            slot, tag, _k = e.slot
+            ready = lambda: slot.ready(tag)  # noqa: E731
         while e.frame is None:
+            if e.slot is not None and self.materialize(oid, e, block=False):
+                break
             if not self.threaded:
                 with self.lock:
                     self._drain()
@@ -454,11 +540,12 @@ class Runtime:
                 raise exc.GetTimeoutError(
                     f"Get timed out: some object(s) not ready: ObjectRef({_hex(oid)})")
             if not self._wait_inbox(_LIVENESS_PERIOD if left is None else min(left,
-                                                                             _LIVENESS_PERIOD)):
+                                                                             _LIVENESS_PERIOD),
+                                    ready):
                 with self.lock:
                     self._check_liveness([oid])
 
-    def _wait_inbox(self, timeout):
+    def _wait_inbox(self, timeout, ready=None):
         if self.threaded:
             with self.cond:
                 return self.cond.wait(timeout)
@@ -468,7 +555,7 @@ class Runtime:
         # (fast replies); when replies take longer, polling would only steal a core from the
         # workers computing them.
         start = time.perf_counter()
-        rang = self.inbox.wait(timeout, self._spin)
+        rang = self.inbox.wait(timeout, self._spin, ready)
         self._spin = _SPIN if time.perf_counter() - start < _SPIN else 0.0
         return rang
 
@@ -492,28 +579,75 @@ class Runtime:
             self._set_error(oid, exc.OwnerDiedError(_hex(oid)))
 
     def wait(self, refs, num_returns, timeout):
-        """``ray.wait`` semantics; both lists keep the input order."""
+        """``ray.wait`` semantics; both lists keep the input order.
+
+        Deterministic mode: the ready set is the ``num_returns`` refs first in logical time
+        (see determinism.py), returned once they are all ready. If the timeout expires first,
+        or they are still not ready ``determinism.GRACE`` seconds after enough other refs
+        are (a program whose progress needs first-finished order: it must not hang), the
+        ready ones, first in logical time (and a one-time NondeterminismWarning).
+        Otherwise (``init(deterministic=False)``): the first to finish, as in Ray."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self.tracer is not None:
+            self.tracer.sync()
         for r in refs:
             self._request(r._id)
+        if self.deterministic:
+            order = determinism.logical_order(refs, self.proc)
+            watched = [refs[i] for i in order[:num_returns]]
+            need = num_returns
+        else:
+            order, watched, need = range(len(refs)), refs, num_returns
+        slot_ready = self._slot_predicate(watched)
+        others_ready_at = None
         while True:
             if not self.threaded:
                 with self.lock:
                     self._drain()
-            n_ready = sum(1 for r in refs if self.ready(r._id))
-            if n_ready >= num_returns:
+            if sum(1 for r in watched if self.ready(r._id)) >= need:
                 break
+            if watched is not refs and sum(1 for r in refs if self.ready(r._id)) >= need:
+                now = time.monotonic()
+                if others_ready_at is None:
+                    others_ready_at = now
+                elif now - others_ready_at > determinism.GRACE:
+                    determinism.warn_once(
+                        "wait-grace", "ray.wait's refs first in logical time were not ready "
+                        f"{determinism.GRACE} s after others were, so it returned those "
+                        "others: this program's result may depend on timing.")
+                    break
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
+                if self.deterministic:
+                    determinism.warn_once(
+                        "wait-timeout", "ray.wait's timeout expired before the refs first in "
+                        "logical time were ready, so its result depends on timing.")
                 break
-            if not self._wait_inbox(_LIVENESS_PERIOD if left is None else min(left,
-                                                                             _LIVENESS_PERIOD)):
+            period = _LIVENESS_PERIOD if others_ready_at is None else _LIVENESS_PERIOD / 4
+            if not self._wait_inbox(period if left is None else min(left, period),
+                                    slot_ready):
                 with self.lock:
                     self._check_liveness([r._id for r in refs])
-        ready, not_ready = [], []
-        for r in refs:
-            (ready if self.ready(r._id) and len(ready) < num_returns else not_ready).append(r)
+        chosen = set()
+        for i in order:
+            if len(chosen) == num_returns:
+                break
+            if self.ready(refs[i]._id):
+                chosen.add(i)
+        ready = [r for i, r in enumerate(refs) if i in chosen]
+        not_ready = [r for i, r in enumerate(refs) if i not in chosen]
         return ready, not_ready
+
+    def _slot_predicate(self, refs):
+        """A predicate that turns true when one of ``refs``' compiled outputs is written."""
+        slots = []
+        for r in refs:
+            e = self.table.get(r._id)
+            if e is not None and e.frame is None and e.slot is not None:
+                slots.append(e.slot)
+        if not slots:
+            return None
+        return lambda: any(s.ready(t) for s, t, _k in slots)
 
     # -- failure detection -----------------------------------------------------------------
     def _check_liveness(self, oids):
@@ -699,31 +833,37 @@ class Runtime:
 
     def fail_call(self, ctrl, e, label, actor_repr=None):
         """Send the error ``e`` (being handled) raised by the reaction as the call's result."""
+        self._reply(ctrl[1], ctrl[2], ctrl[3], [self.task_error(e, label, actor_repr)], True)
+
+    @staticmethod
+    def task_error(e, label, actor_repr=None):
+        """The RayTaskError for ``e``, the exception being handled, raised by a reaction."""
         tb = _user_traceback()
         if isinstance(e, exc.RayTaskError):  # from a nested get: keep the original cause
-            err = exc.RayTaskError(label, tb, e.cause, actor_repr=actor_repr)
-        else:
-            err = exc.RayTaskError(label, tb, e, actor_repr=actor_repr)
-        self._reply(ctrl[1], ctrl[2], ctrl[3], [err], True)
+            return exc.RayTaskError(label, tb, e.cause, actor_repr=actor_repr)
+        return exc.RayTaskError(label, tb, e, actor_repr=actor_repr)
 
     def finish_call(self, ctrl, value, label):
         """Send the reaction's return ``value`` as the call's ``num_returns`` results."""
-        _, caller, first, num_returns = ctrl[:4]
+        values, is_err = self.split_returns(value, ctrl[3], label)
+        self._reply(ctrl[1], ctrl[2], ctrl[3], values, is_err)
+
+    @staticmethod
+    def split_returns(value, num_returns, label):
+        """(values, is_error): the ``num_returns`` results of a reaction that returned
+        ``value``, or ([error], True) if it did not return that many."""
         if num_returns == 1:
-            values = [value]
-        elif num_returns == 0:
-            values = []
-        else:
-            try:
-                values = list(value)
-                if len(values) != num_returns:
-                    raise ValueError(
-                        f"Task returned {len(values)} objects, but num_returns={num_returns}.")
-            except Exception as e:  # noqa: BLE001
-                err = exc.RayTaskError(label, traceback.format_exc(), e)
-                self._reply(caller, first, num_returns, [err], True)
-                return
-        self._reply(caller, first, num_returns, values, False)
+            return [value], False
+        if num_returns == 0:
+            return [], False
+        try:
+            values = list(value)
+            if len(values) != num_returns:
+                raise ValueError(
+                    f"Task returned {len(values)} objects, but num_returns={num_returns}.")
+        except Exception as e:  # noqa: BLE001
+            return [exc.RayTaskError(label, traceback.format_exc(), e)], True
+        return values, False
 
     def _resolve(self, a, frames):
         t = type(a)
@@ -735,9 +875,21 @@ class Runtime:
         return a
 
     def _reply(self, caller, first, num_returns, values, is_err):
-        n = max(num_returns, 1) if is_err else num_returns
-        if n == 0:
+        if num_returns == 0 and not is_err:
             return
+        frames, errs = self.result_frames(values, is_err, num_returns)
+        contained = tuple(tuple(f.refs) for f in frames) if any(f.refs for f in frames) else ()
+        with self.lock:
+            for f in frames:
+                if f.refs:
+                    self._export(f.refs)
+            self._send(caller, (RESULT, first, errs, contained), frames, quiet=True)
+
+    @staticmethod
+    def result_frames(values, is_err, num_returns):
+        """Serialise a reaction's results: (frames, per-frame error flags). A value that
+        cannot be pickled becomes an error, with the text of what failed."""
+        n = max(num_returns, 1) if is_err else num_returns
         frames = []
         for i in range(n):
             v = values[0] if is_err else values[i]
@@ -753,13 +905,7 @@ class Runtime:
                     err = exc.RayTaskError("serialize result", traceback.format_exc(), e)
                     frames.append(ser.serialize(err))
                     is_err = True
-        errs = (is_err,) * n
-        contained = tuple(tuple(f.refs) for f in frames) if any(f.refs for f in frames) else ()
-        with self.lock:
-            for f in frames:
-                if f.refs:
-                    self._export(f.refs)
-            self._send(caller, (RESULT, first, errs, contained), frames, quiet=True)
+        return frames, (is_err,) * n
 
     def cancel(self, ref, force, pool_pids):
         e = self.table.get(ref._id)
@@ -797,6 +943,8 @@ def _user_traceback():
 
 
 _EMPTY_ARGS = ser.serialize(((), {}))
+_DRIVER_CALL = (0, 0, 0)  # trigger-queue entry: "the driver's next dynamic call comes now"
+CONTAINS_REFS = 1 << 62  # out-slot mask bit: the last frame lists the refs inside each value
 
 
 def set_runtime(rt):

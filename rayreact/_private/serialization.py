@@ -62,7 +62,7 @@ class Frame:
         n = 8 + 8 * len(self.buffers) + _pad(len(self.meta))
         for b in self.buffers:
             n = _pad(n, _ALIGN) + b.nbytes
-        return n
+        return _pad(n)  # as laid out by pieces()
 
     def pieces(self):
         """The frame as a list of bytes-like pieces, in layout order, and their total size."""

@@ -19,7 +19,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from rayreact import exceptions as exc
-from rayreact._private import api, process
+from rayreact._private import api, compiled, process
 from rayreact._private import serialization as ser
 from rayreact._private import shm
 from rayreact._private.actor import ActorHandle, _is_async, _method_table
@@ -65,7 +65,7 @@ class _Loop:
         self.rt = rt
         self.spin = 0.0
 
-    def idle_wait(self):
+    def idle_wait(self, ready=None):
         """Sleep until a message arrives; exit if the driver died meanwhile.
 
         Adaptive spinning: if the last message came within ``_SPIN`` of going idle (a caller
@@ -74,7 +74,7 @@ class _Loop:
         round) find the process asleep and cost it no CPU.
         """
         start = time.perf_counter()
-        if not self.rt.inbox.wait(_IDLE_CHECK, self.spin):
+        if not self.rt.inbox.wait(_IDLE_CHECK, self.spin, ready):
             if not pid_alive(self.rt.driver_pid):
                 raise SystemExit(0)
         self.spin = _SPIN if time.perf_counter() - start < _SPIN else 0.0
@@ -95,17 +95,21 @@ class ActorLoop(_Loop):
         self.cls_name = "?"
         self.pool = None  # ThreadPoolExecutor of a threaded actor
         self.event_loop = None  # the asyncio loop of an async actor
+        self.reactions = None  # ActorReactions: compiled graphs' reactions hosted here
 
     def run(self):
         rt = self.rt
         while True:
-            if rt.deferred_calls:
-                ctrl, frames = rt.deferred_calls.pop(0)
-                self.dispatch(ctrl, frames)
+            if self.reactions is not None and self._run_triggered():
                 continue
+            if rt.deferred_calls:
+                call = self._next_call()
+                if call is not None:
+                    self.dispatch(*call)
+                    continue
             data = rt.inbox.recv_nowait()
             if data is None:
-                self.idle_wait()
+                self.idle_wait(self.reactions.next_trigger if self.reactions else None)
                 continue
             if rt.threaded:
                 with rt.cond:
@@ -114,11 +118,48 @@ class ActorLoop(_Loop):
             else:
                 rt._handle(data)  # a CALL lands in deferred_calls; everything else is handled
 
+    def _next_call(self):
+        """The first deferred call that may run now: with compiled graphs installed, the
+        driver's calls wait for their turn on the trigger queue (see compiled.py)."""
+        calls = self.rt.deferred_calls
+        if self.reactions is None:
+            return calls.pop(0)
+        for i, (ctrl, _frames) in enumerate(calls):
+            if not self.reactions.gates(ctrl[1]):
+                return calls.pop(i)
+        return None
+
+    def _run_triggered(self):
+        """Run the head of the trigger queue if it can run now; True if something ran."""
+        head = self.reactions.next_trigger()
+        if head is None:
+            return False
+        gid, tag, index = head
+        if gid == 0:  # the driver's next dynamic call: run it if it has arrived
+            driver = self.reactions.driver
+            calls = self.rt.deferred_calls
+            for i, (ctrl, frames) in enumerate(calls):
+                if ctrl[1] == driver:
+                    del calls[i]
+                    self.reactions.queue.pop()
+                    self.dispatch(ctrl, frames)
+                    return True
+            return False
+        self.reactions.queue.pop()
+        self.reactions.run(tag, self.reactions.graphs[gid][index])
+        return True
+
     def dispatch(self, ctrl, frames):
         rt = self.rt
         method = ctrl[4]
         if method == "__init__":
             self._construct(ctrl, frames)
+            return
+        if method == compiled.INSTALL:
+            if self.reactions is None:
+                self.reactions = compiled.ActorReactions(rt, self)
+            (payload,), _ = ser.deserialize(frames[0])
+            self.reactions.install(*payload)
             return
         if self.init_error is not None:
             rt._reply(ctrl[1], ctrl[2], ctrl[3], [self.init_error], True)

@@ -1,0 +1,398 @@
+"""Compiled execution of a frozen reactor graph: the driver's side and the actors' side.
+
+Once the tracer has frozen a loop body (or ``rayreact.dag`` built one), every connection gets a
+preallocated slot and every actor of the graph a trigger queue (see ``slots``). One tag (one
+loop iteration of the graph) then runs like this::
+
+    driver: submission i matches node i (the guard)    actor of node i
+      args -> in-slot(i); push (g, tag, i); notify -->   pop; read in-slot(i) and the out-slots
+      refs of node i's outputs  <-- notify ----------   of its upstream nodes; run the method;
+      (ray.get reads out-slot(i))                        write out-slot(i); mark done; notify
+                                                         the driver and downstream actors
+
+No message is pickled, no lock taken, no object-table traffic crosses processes: a reaction
+whose input is another reaction's output reads it straight from that reaction's out-slot (the
+ref never travels through the driver). An exception in a reaction travels downstream as a value,
+exactly as on the dynamic path.
+
+Ordering. An actor runs its reactions in the order the driver submitted them. Compiled
+triggers arrive on the trigger queue, dynamic calls on the inbox; so once an actor has a
+queue, the driver announces each dynamic call to it with a ``(0, 0, 0)`` entry pushed right
+after the call was written to the inbox, and the actor runs driver calls only when their entry
+comes up. Calls from other callers are not ordered against the driver's (as in Ray).
+
+Buffer reuse. Slots have two buffers (tag parity). Before tag ``t`` writes the buffers of tag
+``t - 2``, the driver waits until every reaction of tag ``t - 2`` is done (in a synchronous
+loop it always is) and copies out any output of tag ``t - 2`` the program still holds a ref to
+but never read.
+"""
+
+import itertools
+import logging
+import traceback
+
+from rayreact import exceptions as exc
+from rayreact._private import serialization as ser
+from rayreact._private.refs import ObjectRef
+from rayreact._private.runtime import CONTAINS_REFS
+from rayreact._private.slots import Slot, TriggerQueue
+
+log = logging.getLogger("rayreact.compiled")
+
+INSTALL = "__rayreact_install__"
+
+
+class _Upstream:
+    """Argument marker: output ``k`` of node ``j`` of the same graph and tag."""
+
+    __slots__ = ("j", "k")
+
+    def __init__(self, j, k):
+        self.j, self.k = j, k
+
+    def __reduce__(self):
+        return (_Upstream, (self.j, self.k))
+
+
+class _Inline:
+    """Argument marker: frame ``k`` of the in-slot record (a ready ref the driver held)."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k):
+        self.k = k
+
+    def __reduce__(self):
+        return (_Inline, (self.k,))
+
+
+V, X = "v", "x"  # argument sources: a value the driver computed; a ref from outside the graph
+
+
+class Node:
+    """One reaction of a compiled graph, driver side.
+
+    ``argspec``: one source per positional argument, then ``(name, source)`` per keyword; a
+    source is ``V``, ``X`` or ``("n", j, k)`` (output ``k`` of node ``j``).
+    """
+
+    def __init__(self, index, proc, pid, method, num_returns, argspec, kwnames):
+        self.index = index
+        self.proc = proc
+        self.pid = pid
+        self.method = method
+        self.num_returns = num_returns
+        self.argspec = argspec
+        self.kwnames = kwnames
+        self.in_slot = None
+        self.out_slot = None  # the driver's reading end
+
+
+class CompiledGraph:
+    """The driver's handle on one compiled graph: guard, trigger, read outputs, tear down."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, rt, nodes, capacities, label):
+        self.rt = rt
+        self.gid = next(self._ids)
+        self.nodes = nodes
+        self.label = label
+        self.tag = 0  # the current (last started) tag
+        self.triggered = {}  # tag -> [node index, ...] triggered in that tag
+        self.outputs = {}  # tag -> [oid, ...] result refs made in that tag
+        self.pins = {}  # tag -> [ObjectRef] refs whose frames an in-slot names
+        self.current = None  # ret ids of the nodes of the current tag (for upstream guards)
+        self.broken = False
+        prefix = f"rr_{rt.session}_g{self.gid:x}_"
+        for n in nodes:
+            n.in_slot = Slot(f"{prefix}i{n.index}", capacities[n.index][0], create=True)
+            if n.num_returns:
+                n.out_slot = Slot(f"{prefix}o{n.index}", capacities[n.index][1], create=True)
+        self._install(prefix)
+        log.debug("compiled graph %d (%s): %d reactions on %d actors", self.gid, label,
+                  len(nodes), len({n.proc for n in nodes}))
+
+    # -- set-up --------------------------------------------------------------------------------
+    def _install(self, prefix):
+        """Send each actor its part of the graph (a dynamic call, so it is ordered with the
+        driver's other calls to it)."""
+        rt = self.rt
+        consumers = {n.index: set() for n in self.nodes}
+        for n in self.nodes:
+            for src in itertools.chain(n.argspec, (s for _, s in n.kwnames)):
+                if type(src) is tuple:
+                    consumers[src[1]].add(n.proc)
+        by_proc = {}
+        for n in self.nodes:
+            ups = {}
+            for src in itertools.chain(n.argspec, (s for _, s in n.kwnames)):
+                if type(src) is tuple:
+                    ups[src[1]] = self.nodes[src[1]].out_slot.name
+            by_proc.setdefault(n.proc, []).append(
+                (n.index, n.method, n.num_returns, n.in_slot.name,
+                 n.out_slot.name if n.out_slot else None, ups,
+                 sorted(consumers[n.index] - {n.proc})))
+        for proc, specs in by_proc.items():
+            q = rt.trigger_queues.get(proc)
+            if q is None:
+                q = rt.trigger_queues[proc] = TriggerQueue(
+                    f"rr_{rt.session}_q{proc:08x}", create=True)
+                qname = q.name
+            else:
+                qname = None
+            rt.send_control_call(proc, INSTALL, (self.gid, qname, rt.proc, specs),
+                                 announce=qname is None)
+
+    # -- the guard -----------------------------------------------------------------------------
+    def matches(self, pos, target, method, args, kwargs, num_returns):
+        """Does this submission have node ``pos``'s shape? (cheap: identity and type checks)"""
+        n = self.nodes[pos]
+        if target is None or target._proc != n.proc or method != n.method or \
+                num_returns != n.num_returns or len(args) != len(n.argspec):
+            return False
+        if kwargs or n.kwnames:
+            if tuple(sorted(kwargs)) != tuple(k for k, _ in n.kwnames):
+                return False
+            vals = list(args) + [kwargs[k] for k, _ in n.kwnames]
+            specs = list(n.argspec) + [s for _, s in n.kwnames]
+        else:
+            vals, specs = args, n.argspec
+        current = self.current
+        for a, s in zip(vals, specs):
+            if s is V:
+                if type(a) is ObjectRef:
+                    return False
+            elif type(a) is not ObjectRef:
+                return False
+            elif s is X:
+                if not self.rt.ready(a._id):
+                    return False
+            elif current is None or a._id != current[s[1]][s[2]]:
+                return False
+        return True
+
+    # -- one tag ---------------------------------------------------------------------------
+    def begin_tag(self):
+        """Start a new tag: make sure the buffers of tag - 2 are free. False if the graph
+        cannot run any more (an actor died)."""
+        if self.broken:
+            return False
+        t = self.tag + 1
+        old = t - 2
+        if old in self.triggered:
+            if not self._wait_done(old):
+                self.broken = True
+                return False
+            for oid in self.outputs.pop(old, ()):
+                e = self.rt.table.get(oid)
+                if e is not None and e.frame is None and e.slot is not None:
+                    self.rt.materialize(oid, e)
+            del self.triggered[old]
+            self.pins.pop(old, None)
+        self.tag = t
+        self.triggered[t] = []
+        self.outputs[t] = []
+        self.current = [None] * len(self.nodes)
+        return True
+
+    def _wait_done(self, tag):
+        rt = self.rt
+        for i in self.triggered[tag]:
+            n = self.nodes[i]
+            slot = n.in_slot
+            while slot.done() < tag:
+                if not rt.wait_for(lambda: slot.done() >= tag, n.pid):
+                    log.debug("graph %d abandoned: the actor of %s died", self.gid, n.method)
+                    return False
+        return True
+
+    def trigger(self, pos, args, kwargs):
+        """Run node ``pos`` for the current tag with these arguments; return its result refs,
+        or None if the call cannot take the compiled path (then nothing was done)."""
+        rt = self.rt
+        n = self.nodes[pos]
+        t = self.tag
+        frames = [None]
+        pins = None
+        if any(s is not V for s in n.argspec) or n.kwnames:
+            args = list(args)
+            for i, s in enumerate(n.argspec):
+                if s is not V:
+                    args[i], pins = self._marker(args[i], s, frames, pins)
+            if n.kwnames:
+                kwargs = dict(kwargs)
+                for k, s in n.kwnames:
+                    if s is not V:
+                        kwargs[k], pins = self._marker(kwargs[k], s, frames, pins)
+        argf = ser.serialize((args, kwargs))
+        if argf.refs:  # refs nested in a value: their borrowing needs the dynamic path
+            return None
+        frames[0] = argf
+        n.in_slot.write(t, frames)
+        if pins:
+            self.pins.setdefault(t, []).extend(pins)
+        ret_ids = [rt.new_id() for _ in range(n.num_returns)]
+        refs = [ObjectRef(i) for i in ret_ids]
+        for k, oid in enumerate(ret_ids):
+            e = rt.table[oid]
+            e.slot = (n.out_slot, t, k)
+            e.watch = n.pid
+        self.current[pos] = ret_ids
+        self.outputs[t].extend(ret_ids)
+        self.triggered[t].append(pos)
+        rt.push_trigger(n.proc, self.gid, t, pos)
+        return refs
+
+    def _marker(self, ref, spec, frames, pins):
+        if spec is X:
+            e = self.rt.table[ref._id]
+            if e.frame is None:
+                self.rt.materialize(ref._id, e)
+            frames.append(e.frame)
+            pins = pins or []
+            pins.append(ref)
+            return _Inline(len(frames) - 1), pins
+        return _Upstream(spec[1], spec[2]), pins
+
+    def teardown(self):
+        """Unlink the graph's slots (the actors drop theirs when they exit)."""
+        for n in self.nodes:
+            n.in_slot.close(unlink=True)
+            if n.out_slot is not None:
+                n.out_slot.close(unlink=True)
+
+
+class ActorReactions:
+    """The compiled reactions hosted by one actor process, and its trigger queue."""
+
+    def __init__(self, rt, loop):
+        self.rt = rt
+        self.loop = loop  # the ActorLoop: runs dynamic calls, knows the instance
+        self.queue = None
+        self.driver = None
+        self.graphs = {}  # gid -> {node index: _ActorNode}
+        self._peers = {}
+
+    def install(self, gid, queue_name, driver, specs):
+        if queue_name is not None:
+            self.queue = TriggerQueue(queue_name)
+            self.driver = driver
+        nodes = {}
+        for index, method, num_returns, in_name, out_name, ups, consumers in specs:
+            nodes[index] = _ActorNode(index, method, num_returns, Slot(in_name),
+                                      Slot(out_name) if out_name else None,
+                                      {j: Slot(name) for j, name in ups.items()},
+                                      [driver] + consumers)
+        self.graphs[gid] = nodes
+
+    def gates(self, caller):
+        """Must a dynamic call from ``caller`` wait for its trigger-queue entry?"""
+        return self.queue is not None and caller == self.driver
+
+    def next_trigger(self):
+        """The head trigger if it can run now: ("call", None, None) for the driver's next
+        dynamic call, ("node", tag, node), or None."""
+        q = self.queue
+        if q is None:
+            return None
+        head = q.peek()
+        if head is None:
+            return None
+        gid, tag, index = head
+        if gid == 0:
+            return head
+        nodes = self.graphs.get(gid)
+        if nodes is None:  # its install call is still in the inbox
+            return None
+        node = nodes[index]
+        for slot in node.upstream.values():
+            if not slot.ready(tag):
+                return None
+        return head
+
+    def run(self, tag, node):
+        """Run one reaction for ``tag``: read inputs, call, write outputs, notify."""
+        rt = self.rt
+        label = f"{self.loop.cls_name}.{node.method}"
+        frames, _ = node.in_slot.read(tag)
+        error = None
+        try:
+            args, kwargs = ser.deserialize(frames[0])
+            args = [self._resolve(a, tag, node, frames) for a in args]
+            if kwargs:
+                kwargs = {k: self._resolve(v, tag, node, frames) for k, v in kwargs.items()}
+        except _UpstreamError as e:
+            error = e.error
+        except BaseException:  # noqa: BLE001 - deserialisation failed
+            e = exc.RayTaskError(label, traceback.format_exc(), _current_exception(),
+                                 actor_repr=self.loop.cls_name)
+            error = e
+        if error is None:
+            fn = getattr(self.loop.instance, node.method)
+            try:
+                value = fn(*args, **kwargs)
+            except BaseException as e:  # noqa: BLE001 - travels downstream as a value
+                if isinstance(e, SystemExit):
+                    raise
+                error = rt.task_error(e, label, self.loop.cls_name)
+        if error is None:
+            values, is_err = rt.split_returns(value, node.num_returns, label)
+        else:
+            values, is_err = [error], True
+        if node.out_slot is not None:
+            out, errs = rt.result_frames(values, is_err, node.num_returns)
+            mask = sum(1 << i for i, err in enumerate(errs) if err)
+            if any(f.refs for f in out):  # the driver imports them when it reads the value
+                for f in out:
+                    if f.refs:
+                        rt._export(f.refs)
+                out.append(ser.serialize([tuple(f.refs) for f in out]))
+                mask |= CONTAINS_REFS
+            node.out_slot.write(tag, out, mask)
+        node.in_slot.set_done(tag)
+        for proc in node.notify:
+            ch = self._peers.get(proc)
+            if ch is None:
+                try:
+                    ch = self._peers[proc] = rt.peer(proc)
+                except FileNotFoundError:
+                    continue
+            ch.notify()
+
+    def _resolve(self, a, tag, node, frames):
+        t = type(a)
+        if t is _Inline:
+            return ser.deserialize(frames[a.k])
+        if t is _Upstream:
+            up, mask = node.upstream[a.j].read(tag)
+            v = ser.deserialize(up[a.k])
+            if mask >> a.k & 1:
+                raise _UpstreamError(v)
+            return v
+        return a
+
+
+class _ActorNode:
+    __slots__ = ("index", "method", "num_returns", "in_slot", "out_slot", "upstream", "notify")
+
+    def __init__(self, index, method, num_returns, in_slot, out_slot, upstream, notify):
+        self.index = index
+        self.method = method
+        self.num_returns = num_returns
+        self.in_slot = in_slot
+        self.out_slot = out_slot
+        self.upstream = upstream
+        self.notify = notify
+
+
+class _UpstreamError(Exception):
+    def __init__(self, error):
+        self.error = error
+
+
+def _current_exception():
+    import sys
+
+    return sys.exc_info()[1]
+
