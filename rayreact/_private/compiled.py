@@ -241,14 +241,21 @@ class CompiledGraph:
         self.current[pos] = ret_ids
         self.outputs[t].extend(ret_ids)
         self.triggered[t].append(pos)
-        rt.push_trigger(n.proc, self.gid, t, pos)
+        # Wake-ups are batched to the end of the round (or the driver's next wait): waking an
+        # actor at once lets it preempt the driver, which then submits the rest of the round
+        # one preemption at a time; woken together, the actors share the cores while the
+        # driver sleeps.
+        rt.push_trigger(n.proc, self.gid, t, pos, wake=pos == len(self.nodes) - 1)
+        if pos == len(self.nodes) - 1:
+            rt.wake_triggered()
         return refs
 
     def _marker(self, ref, spec, frames, pins):
         if spec is X:
-            e = self.rt.table[ref._id]
-            if e.frame is None:
-                self.rt.materialize(ref._id, e)
+            e = self.rt.table.get(ref._id)
+            if e is None or e.frame is None:
+                self.rt._await(ref._id, None)
+                e = self.rt.table[ref._id]
             frames.append(e.frame)
             pins = pins or []
             pins.append(ref)

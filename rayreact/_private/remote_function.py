@@ -49,12 +49,21 @@ class RemoteFunction:
                 return parent._remote(args, kwargs, merged)
 
             def bind(self, *args, **kwargs):
-                raise NotImplementedError("DAG .bind() of remote functions is not supported yet")
+                from rayreact import dag
+
+                return dag.FunctionNode(self, args, kwargs)
 
         return _Bound()
 
     def remote(self, *args, **kwargs):
         return self._remote(args, kwargs, self._default_options)
+
+    def bind(self, *args, **kwargs):
+        """A graph node calling this function (mirrors ``RemoteFunction.bind``); see
+        ``rayreact.dag``."""
+        from rayreact import dag
+
+        return dag.FunctionNode(self, args, kwargs)
 
     def _remote(self, args, kwargs, options):
         from rayreact._private import api

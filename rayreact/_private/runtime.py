@@ -148,6 +148,7 @@ class Runtime:
         self.compiled = True  # frozen reactor graphs may run in compiled mode
         self.tracer = None  # the driver's Tracer (see tracer.py); None in workers
         self.trigger_queues = {}  # actor proc -> TriggerQueue (driver, compiled graphs)
+        self.unwoken = []  # inboxes of actors triggered but not yet woken
 
     # -- ids and refcounts ---------------------------------------------------------------------
     def new_id(self) -> int:
@@ -489,6 +490,7 @@ class Runtime:
 
     def wait_for(self, predicate, pid):
         """Pump the inbox until ``predicate()`` holds; False if process ``pid`` died first."""
+        self.wake_triggered()
         while not predicate():
             if not self.threaded:
                 with self.lock:
@@ -500,16 +502,28 @@ class Runtime:
                 return predicate()
         return True
 
-    def push_trigger(self, proc, graph, tag, node):
-        """Append a trigger to actor ``proc``'s queue and wake it if it sleeps."""
+    def push_trigger(self, proc, graph, tag, node, wake=True):
+        """Append a trigger to actor ``proc``'s queue and wake it if it sleeps (``wake``;
+        else it is woken by the next ``wake_triggered``)."""
         q = self.trigger_queues[proc]
         ch = self.peer(proc)
         if q.free() < 1:
+            self.wake_triggered()
             pid = ch.pid
             if not self.wait_for(lambda: q.free() > 0, pid):
                 return  # the actor is dead: its calls fail by the liveness checks
         q.push(graph, tag, node)
-        ch.notify()
+        if wake:
+            ch.notify()
+        else:
+            self.unwoken.append(ch)
+
+    def wake_triggered(self):
+        """Wake the actors triggered since the last wake (see CompiledGraph.trigger)."""
+        if self.unwoken:
+            woken, self.unwoken = self.unwoken, []
+            for ch in woken:
+                ch.notify()
 
     def send_control_call(self, proc, method, payload, announce):
         """A runtime-internal call to actor ``proc`` (no result). ``announce``: the actor
@@ -551,6 +565,8 @@ class Runtime:
                 return self.cond.wait(timeout)
         if self.helps_with_tasks and self._help_with_a_task():
             return True
+        if self.unwoken:
+            self.wake_triggered()
         # Adaptive: poll before sleeping only if the last wait ended within the poll window
         # (fast replies); when replies take longer, polling would only steal a core from the
         # workers computing them.

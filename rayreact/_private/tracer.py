@@ -80,6 +80,7 @@ class Tracer:
             log.debug("graph %d (%s): call %d (%s) deviates; the rest of this round runs "
                       "dynamically", cg.gid, cg.label, pos, method)
             self.active = None
+            self.rt.wake_triggered()
         self._pending_key = self._key(target, method, args, kwargs, num_returns, fn_key)
         return None
 
@@ -138,6 +139,7 @@ class Tracer:
     # -- synchronisation points ------------------------------------------------------------------
     def sync(self):
         """A get or wait: the current round ends here."""
+        self.rt.wake_triggered()
         if not self.round:
             return
         cg = self.active
