@@ -12,6 +12,7 @@ import faulthandler
 import inspect
 import json
 import os
+import random
 import sys
 import threading
 import time
@@ -27,8 +28,17 @@ from rayreact._private.channel import Channel
 from rayreact._private.runtime import CALL, Runtime, pid_alive
 
 _LOW64 = (1 << 64) - 1
-_IDLE_CHECK = 1.0
-_SPIN = 100e-6  # seconds  # seconds between checks that the driver is alive, while idle
+_IDLE_CHECK = 1.0  # seconds between checks that the driver is alive, while idle
+_SPIN = 100e-6  # seconds
+# Test-only switch: sleep a random time of up to this many seconds before each reaction, so
+# tests can show that results do not depend on timing (tests/test_determinism.py).
+_TEST_DELAY = float(os.environ.get("RAYREACT_TEST_DELAY", "0") or 0)
+_delay_rng = random.Random(os.urandom(8))
+
+
+def _test_delay():
+    if _TEST_DELAY:
+        time.sleep(_delay_rng.random() * _TEST_DELAY)
 
 
 def main():
@@ -146,6 +156,7 @@ class ActorLoop(_Loop):
                     return True
             return False
         self.reactions.queue.pop()
+        _test_delay()
         self.reactions.run(tag, self.reactions.graphs[gid][index])
         return True
 
@@ -183,6 +194,7 @@ class ActorLoop(_Loop):
             self.pool.submit(self._run_threaded, ctrl, frames, fn, label)
         else:
             rt.current_task = ctrl[2]
+            _test_delay()
             rt.execute(ctrl, frames, fn, label, actor_repr=self.cls_name)
             rt.current_task = None
 
@@ -280,6 +292,7 @@ class TaskLoop(_Loop):
         rt.inbox.set_status(caller, first & _LOW64, 1)
         prev, rt.current_task = rt.current_task, first
         try:
+            _test_delay()
             rt.execute(ctrl, frames, fn, name)
         finally:
             rt.current_task = prev
