@@ -52,9 +52,7 @@ def _program_stdout(text):
 def _env():
     env = dict(os.environ)
     env["RAY_IGNORE_UNHANDLED_ERRORS"] = "1"
-    env.pop("PYTHONPATH", None)
-    # The programs must not be affected by a backend choice made for pytest.
-    env.pop("RAY_ADDRESS", None)
+    env.pop("RAY_ADDRESS", None)  # each program starts its own local runtime
     return env
 
 
