@@ -53,8 +53,9 @@ class DAGNode:
         Returns:
             CompiledDAG.
         Raises:
-            ValueError: ``enable_asyncio=True`` (not supported), or a node that is not an
-                actor method call (compiled graphs run actor methods only, as in Ray).
+            ValueError: ``enable_asyncio=True`` (not supported), a node that is not an
+                actor method call (compiled graphs run actor methods only, as in Ray), or a
+                graph node bound as a keyword argument (as in Ray).
         """
         if enable_asyncio:
             raise ValueError("rayreact's compiled graphs do not support enable_asyncio=True; "
@@ -215,6 +216,9 @@ class CompiledDAG:
             if num_returns != 1:
                 raise ValueError("rayreact's compiled graphs support methods with one return "
                                  f"value; {h._class_name}.{n._method} has {num_returns}.")
+            if any(isinstance(v, DAGNode) for v in n._kwargs.values()):
+                raise ValueError("Compiled DAG currently does not support binding to other "
+                                 "DAG nodes as kwargs")  # as Ray 2.60
             spec = tuple(self._source(a, index) for a in n._args)
             kw = tuple(sorted((k, self._source(v, index)) for k, v in n._kwargs.items()))
             nodes.append(Node(i, h._proc, h._pid, n._method, 1, spec, kw))

@@ -29,12 +29,13 @@ but never read.
 
 import itertools
 import logging
+import os
 import traceback
 
 from rayreact import exceptions as exc
 from rayreact._private import serialization as ser
 from rayreact._private.refs import ObjectRef
-from rayreact._private.runtime import CONTAINS_REFS
+from rayreact._private.runtime import CONTAINS_REFS, pid_alive
 from rayreact._private.slots import Slot, TriggerQueue
 
 log = logging.getLogger("rayreact.compiled")
@@ -107,8 +108,10 @@ class CompiledGraph:
         prefix = f"rr_{rt.session}_g{self.gid:x}_"
         for n in nodes:
             n.in_slot = Slot(f"{prefix}i{n.index}", capacities[n.index][0], create=True)
+            n.in_slot.set_writer(os.getpid())
             if n.num_returns:
                 n.out_slot = Slot(f"{prefix}o{n.index}", capacities[n.index][1], create=True)
+                n.out_slot.set_writer(n.pid)
         self._install(prefix)
         log.debug("compiled graph %d (%s): %d reactions on %d actors", self.gid, label,
                   len(nodes), len({n.proc for n in nodes}))
@@ -314,8 +317,8 @@ class ActorReactions:
             return None
         node = nodes[index]
         for slot in node.upstream.values():
-            if not slot.ready(tag):
-                return None
+            if not slot.ready(tag) and pid_alive(slot.writer):
+                return None  # (a dead writer's input becomes an ActorDiedError: see run)
         return head
 
     def run(self, tag, node):
@@ -372,7 +375,12 @@ class ActorReactions:
         if t is _Inline:
             return ser.deserialize(frames[a.k])
         if t is _Upstream:
-            up, mask = node.upstream[a.j].read(tag)
+            slot = node.upstream[a.j]
+            if not slot.ready(tag):  # its writer died (see next_trigger)
+                raise _UpstreamError(exc.ActorDiedError(
+                    None, f"The actor (pid {slot.writer}) computing this call's argument died "
+                    "before finishing it."))
+            up, mask = slot.read(tag)
             v = ser.deserialize(up[a.k])
             if mask >> a.k & 1:
                 raise _UpstreamError(v)

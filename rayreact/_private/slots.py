@@ -25,11 +25,12 @@ values of a reaction) plus a small bit mask (which return values are errors)::
     [u32 nframes][u32 0][u64 mask] [u64 desc] * nframes  frames, 8-aligned
     desc: frame length, or SEGMENT | length of the name of the segment holding the frame
 
-Frames larger than a quarter of the slot go to a segment of their own (NumPy arrays then reach
-readers as zero-copy views); the slot unlinks it when it reuses that buffer, two tags later. A
-record that still does not fit makes the writer *grow* the slot once: it creates a larger
-segment, copies the live buffer over, and marks the old one ``MOVED``; readers follow the mark.
-So the steady state allocates nothing.
+A record that does not fit makes the writer *grow* the slot (to twice the record): it creates a
+larger segment, copies the live buffer over, and marks the old one ``MOVED``; readers follow
+the mark. A value keeps its size from one iteration to the next in a loop, so this happens
+once and the steady state allocates nothing. Only frames over ``INLINE_MAX`` go to a segment of
+their own (readers then map it, zero-copy); the slot unlinks it when it reuses that buffer,
+two tags later.
 
 A **trigger queue** is a single-producer single-consumer ring of ``(graph, tag, node)``
 entries from the driver to one actor: the order in which that actor runs its reactions. The
@@ -45,9 +46,11 @@ from rayreact._private import shm
 _BUF_WORDS = 8  # per buffer: tag, nbytes
 _HDR_BYTES = 2 * _BUF_WORDS * 8
 _TAG, _NBYTES = 0, 1
+_WRITER = 2 * _BUF_WORDS - 3  # word: pid of the writer (readers check it is alive)
 _MOVED = 2 * _BUF_WORDS - 2  # word: generation of the grown slot that replaces this one
 _DONE = 2 * _BUF_WORDS - 1  # word: last tag whose reaction completed (input slots only)
 _SEGMENT = 1 << 63
+INLINE_MAX = 32 << 20  # bytes: larger frames get a segment of their own
 _REC = struct.Struct("<IIQ")  # nframes, 0, mask
 _DESC = struct.Struct("<Q")
 
@@ -104,6 +107,8 @@ class Slot:
 
         The bytes are copied out, since the buffer is reused two tags later; frames kept in
         segments of their own are mapped, not copied (nobody writes those again)."""
+        if self.words[_MOVED]:
+            self._follow()
         o = (tag & 1) * _BUF_WORDS
         base = _HDR_BYTES + (tag & 1) * self.capacity
         data = bytes(self._mv[base:base + self.words[o + _NBYTES]])
@@ -124,6 +129,11 @@ class Slot:
     def done(self):
         return self.words[_DONE]
 
+    @property
+    def writer(self):
+        """pid of the process that writes this slot (0: not known yet)."""
+        return self.words[_WRITER]
+
     # -- the writer ---------------------------------------------------------------------------
     def write(self, tag, frames, mask=0):
         """Store ``frames`` (serialization.Frame list) as the record of ``tag``."""
@@ -132,9 +142,8 @@ class Slot:
             shm.unlink_segment(seg)
         owned = self._owned[b] = []
         descs, pieces, size = [], [], 16 + 8 * len(frames)
-        big = self.capacity // 4
         for f in frames:
-            if f.segment is None and f.nbytes > big:
+            if f.segment is None and f.nbytes > INLINE_MAX:
                 seg = f"{self.name}.{tag}.{next(self._counter)}"
                 f.to_segment(seg)
                 owned.append(seg)
@@ -172,6 +181,9 @@ class Slot:
     def set_done(self, tag):
         self.words[_DONE] = tag
 
+    def set_writer(self, pid):
+        self.words[_WRITER] = pid
+
     def _grow(self, need, b):
         """Replace this slot by one that holds ``need`` bytes (writer only; once, usually)."""
         old_words, old_mv, old_cap = self.words, self._mv, self.capacity
@@ -186,6 +198,7 @@ class Slot:
         new.words[other * _BUF_WORDS + _NBYTES] = n
         new.words[other * _BUF_WORDS + _TAG] = old_words[other * _BUF_WORDS + _TAG]
         new.words[_DONE] = old_words[_DONE]
+        new.words[_WRITER] = old_words[_WRITER]
         new._owned = self._owned
         old_words[_MOVED] = gen
         old_seg = self._seg
