@@ -49,10 +49,14 @@ def _program_stdout(text):
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _env():
+def _env(backend):
     env = dict(os.environ)
     env["RAY_IGNORE_UNHANDLED_ERRORS"] = "1"
-    env.pop("RAY_ADDRESS", None)  # each program starts its own local runtime
+    # Each program starts its own local runtime: under Ray, ray.init() would otherwise
+    # attach to a cluster someone started with `ray start` on this machine.
+    env.pop("RAY_ADDRESS", None)
+    if backend == "ray":
+        env["RAY_ADDRESS"] = "local"
     return env
 
 
@@ -65,7 +69,7 @@ def _run(backend, program):
     proc = subprocess.Popen(
         cmd,
         cwd=str(ROOT),
-        env=_env(),
+        env=_env(backend),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

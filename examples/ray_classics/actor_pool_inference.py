@@ -8,7 +8,8 @@ batches of inputs over them:
 * ``pool.map_unordered`` yields them as they finish (sorted here before printing);
 * ``pool.submit`` / ``pool.get_next`` feed and drain the pool one batch at a time
   (``has_next`` says when everything was collected); ``get_next_unordered`` takes whichever
-  is ready first.
+  is ready first;
+* ``push`` adds an actor to the pool, ``pop_idle`` takes idle ones out.
 """
 
 import numpy as np
@@ -92,4 +93,16 @@ if __name__ == "__main__":
     counts = ray.get([actor.count.remote() for actor in actors])
     assert sum(counts) == 12 + 12 + 5 + 7 and all(c > 0 for c in counts), counts
     print(f"batches run by the pool: {sum(counts)}")
+
+    # Grow the pool with push, shrink it with pop_idle.
+    extra = Model.remote()
+    pool.push(extra)
+    assert pool.has_free()
+    predictions = list(pool.map(lambda actor, batch: actor.predict.remote(batch), batches[:8]))
+    assert all(np.array_equal(p, e) for p, e in zip(predictions, expected[:8]))
+    assert ray.get(extra.count.remote()) > 0  # the first 4 batches went to 4 idle actors
+    removed = [pool.pop_idle() for _ in range(4)]
+    assert all(a is not None for a in removed) and pool.pop_idle() is None
+    assert not pool.has_free()
+    print("push / pop_idle: the pool grew to 4 actors and was emptied")
     print("actor_pool_inference: OK")

@@ -3,7 +3,8 @@
 In the style of Ray's ``ray.util.queue`` documentation: a bounded queue is created in the
 driver and passed to tasks and actors. Two producer tasks put items (blocking while the
 queue is full), then one end-of-stream marker per consumer; three consumer actors take
-items until they see a marker. Which consumer got which item depends on timing: only
+items until they see a marker (two with the blocking ``get``, one async actor with
+``await queue.get_async()``). Which consumer got which item depends on timing: only
 sorted and summed results are printed.
 """
 
@@ -40,11 +41,29 @@ class Consumer:
         return self.consumed
 
 
+@ray.remote
+class AsyncConsumer:
+    def __init__(self, queue):
+        self.queue = queue
+        self.consumed = []
+
+    async def run(self):
+        while True:
+            item = await self.queue.get_async(block=True)
+            if item is DONE:
+                return len(self.consumed)
+            self.consumed.append(item)
+
+    async def items(self):
+        return self.consumed
+
+
 if __name__ == "__main__":
     ray.init()
 
     queue = Queue(maxsize=10)
-    consumers = [Consumer.remote(queue) for _ in range(NUM_CONSUMERS)]
+    consumers = [Consumer.remote(queue) for _ in range(NUM_CONSUMERS - 1)]
+    consumers.append(AsyncConsumer.remote(queue))
     consuming = [c.run.remote() for c in consumers]
     produced = ray.get([producer.remote(queue, p, ITEMS_PER_PRODUCER) for p in range(NUM_PRODUCERS)])
     for _ in range(NUM_CONSUMERS):
