@@ -31,7 +31,7 @@ _REC = struct.Struct("<II")
 # They are read and written through a memoryview cast to "Q": each access is one aligned 8-byte
 # copy. (struct.pack_into must not be used on them: it zeroes the field before writing it, and
 # another process reading at that moment would see head or tail == 0.)
-_HEAD, _TAIL, _PID, _STATUS, _SLEEPING = 0, 1, 2, 3, 6
+_HEAD, _TAIL, _PID, _STATUS, _SLEEPING, _AWAITED = 0, 1, 2, 3, 6, 7
 
 DEFAULT_CAPACITY = 8 << 20
 
@@ -216,6 +216,19 @@ class Channel:
         slot or trigger queue write). The fence orders that store before reading the flag."""
         _fence()
         if self._hdr[_SLEEPING]:
+            self._doorbell.release()
+
+    def set_awaited(self, key):
+        """The consumer waits for the compiled output ``key`` only (0: for anything)."""
+        self._hdr[_AWAITED] = key
+
+    def notify_output(self, key):
+        """``notify`` for the compiled output ``key``: wake the consumer only if it sleeps
+        waiting for that output or for anything. (The consumer publishes ``key`` before its
+        own fence and last look, so one of the two sees the other: no lost wake-up.)"""
+        _fence()
+        hdr = self._hdr
+        if hdr[_SLEEPING] and hdr[_AWAITED] in (0, key):
             self._doorbell.release()
 
     def ring(self):

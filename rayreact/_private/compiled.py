@@ -239,7 +239,7 @@ class CompiledGraph:
         refs = [ObjectRef(i) for i in ret_ids]
         for k, oid in enumerate(ret_ids):
             e = rt.table[oid]
-            e.slot = (n.out_slot, t, k)
+            e.slot = (n.out_slot, t, k, output_key(self.gid, pos, t))
             e.watch = n.pid
         self.current[pos] = ret_ids
         self.outputs[t].extend(ret_ids)
@@ -290,10 +290,9 @@ class ActorReactions:
             self.driver = driver
         nodes = {}
         for index, method, num_returns, in_name, out_name, ups, consumers in specs:
-            nodes[index] = _ActorNode(index, method, num_returns, Slot(in_name),
+            nodes[index] = _ActorNode(gid, index, method, num_returns, Slot(in_name),
                                       Slot(out_name) if out_name else None,
-                                      {j: Slot(name) for j, name in ups.items()},
-                                      [driver] + consumers)
+                                      {j: Slot(name) for j, name in ups.items()}, consumers)
         self.graphs[gid] = nodes
 
     def gates(self, caller):
@@ -324,7 +323,10 @@ class ActorReactions:
     def run(self, tag, node):
         """Run one reaction for ``tag``: read inputs, call, write outputs, notify."""
         rt = self.rt
-        label = f"{self.loop.cls_name}.{node.method}"
+        if node.fn is None:
+            node.fn = getattr(self.loop.instance, node.method)
+            node.label = f"{self.loop.cls_name}.{node.method}"
+        label = node.label
         frames, _ = node.in_slot.read(tag)
         error = None
         try:
@@ -339,9 +341,8 @@ class ActorReactions:
                                  actor_repr=self.loop.cls_name)
             error = e
         if error is None:
-            fn = getattr(self.loop.instance, node.method)
             try:
-                value = fn(*args, **kwargs)
+                value = node.fn(*args, **kwargs)
             except BaseException as e:  # noqa: BLE001 - travels downstream as a value
                 if isinstance(e, SystemExit):
                     raise
@@ -361,14 +362,24 @@ class ActorReactions:
                 mask |= CONTAINS_REFS
             node.out_slot.write(tag, out, mask)
         node.in_slot.set_done(tag)
-        for proc in node.notify:
-            ch = self._peers.get(proc)
-            if ch is None:
-                try:
-                    ch = self._peers[proc] = rt.peer(proc)
-                except FileNotFoundError:
-                    continue
-            ch.notify()
+        # Wake the consumers: downstream actors if they sleep, the driver only if it sleeps
+        # waiting for this very output (or for anything): one wake per get, not per output.
+        for proc in node.consumers:
+            ch = self._peer(proc)
+            if ch is not None:
+                ch.notify()
+        ch = self._peer(self.driver)
+        if ch is not None:
+            ch.notify_output(output_key(node.gid, node.index, tag))
+
+    def _peer(self, proc):
+        ch = self._peers.get(proc)
+        if ch is None:
+            try:
+                ch = self._peers[proc] = self.rt.peer(proc)
+            except FileNotFoundError:
+                return None
+        return ch
 
     def _resolve(self, a, tag, node, frames):
         t = type(a)
@@ -389,16 +400,26 @@ class ActorReactions:
 
 
 class _ActorNode:
-    __slots__ = ("index", "method", "num_returns", "in_slot", "out_slot", "upstream", "notify")
+    __slots__ = ("gid", "index", "method", "num_returns", "in_slot", "out_slot", "upstream",
+                 "consumers", "fn", "label")
 
-    def __init__(self, index, method, num_returns, in_slot, out_slot, upstream, notify):
+    def __init__(self, gid, index, method, num_returns, in_slot, out_slot, upstream,
+                 consumers):
+        self.gid = gid
         self.index = index
         self.method = method
         self.num_returns = num_returns
         self.in_slot = in_slot
         self.out_slot = out_slot
         self.upstream = upstream
-        self.notify = notify
+        self.consumers = consumers
+        self.fn = None  # the bound method, looked up on first use
+        self.label = None
+
+
+def output_key(gid, index, tag):
+    """The key a driver waiting for one compiled output publishes (Channel.set_awaited)."""
+    return (gid << 40) | ((index + 1) << 20) | (tag & 0xFFFFF)
 
 
 class _UpstreamError(Exception):

@@ -97,7 +97,7 @@ class _Entry:
         self.holders = None  # refs contained in the value: kept alive with it
         self.requested = False
         self.pins = None  # refs passed as arguments of the pending call: kept until it ends
-        self.slot = None  # (out-slot, tag, k): a compiled reaction's output, read on demand
+        self.slot = None  # (out-slot, tag, k, key): a compiled output, read on demand
 
 
 def pid_alive(pid: int) -> bool:
@@ -470,7 +470,7 @@ class Runtime:
 
         Returns False if it is not written yet and ``block`` is false; with ``block``, waits
         (an actor that dies meanwhile fails the entry, as on the dynamic path)."""
-        slot, tag, k = e.slot
+        slot, tag, k, _key = e.slot
         if not slot.ready(tag):
             if not block:
                 return False
@@ -539,8 +539,16 @@ class Runtime:
         e = self.table[oid]
         ready = None
         if e.slot is not None:  # a compiled output: written to its slot, with no message
-            slot, tag, _k = e.slot
+            slot, tag, _k, key = e.slot
             ready = lambda: slot.ready(tag)  # noqa: E731
+            self.inbox.set_awaited(key)  # its writer wakes us only for it (see notify_output)
+        try:
+            self._pump_until(oid, e, deadline, ready)
+        finally:
+            if ready is not None:
+                self.inbox.set_awaited(0)
+
+    def _pump_until(self, oid, e, deadline, ready):
         while e.frame is None:
             if e.slot is not None and self.materialize(oid, e, block=False):
                 break
@@ -663,7 +671,7 @@ class Runtime:
                 slots.append(e.slot)
         if not slots:
             return None
-        return lambda: any(s.ready(t) for s, t, _k in slots)
+        return lambda: any(s.ready(t) for s, t, _k, _key in slots)
 
     # -- failure detection -----------------------------------------------------------------
     def _check_liveness(self, oids):
