@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	  { rm -rf $(VENV); apt-get update && apt-get install -y python3-venv && $(PY) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[rl,ray,test]"
+	$(BIN)/python -m pip install --quiet -e ".[rl,ray,test,bench]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,10 +22,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests compat_tests
-	$(BIN)/python bench/run.py --smoke
+	$(BIN)/python -m bench --smoke
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py --quick
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV)

@@ -30,14 +30,15 @@ DEFAULTS = {"full": (5, 1, 1800), "quick": (3, 1, 300), "smoke": (1, 0, 300)}
 def select(mode, only):
     """[(family, [Case])] for the families and cases ``only`` names (all when empty).
 
-    A token selects a whole family by name (``gym``) or every case whose key contains it,
-    case-insensitively (``cartpole``, ``micro/16x``, ``qlearning/B500``)."""
+    A token selects a whole family by name (``gym``, ``micro``) or, if it names no family,
+    every case whose key contains it, case-insensitively (``cartpole``, ``micro/16x``)."""
     tokens = [t.strip().lower() for t in (only or "").split(",") if t.strip()]
     out = []
     for fam in workloads.FAMILIES:
         cases = workloads.cases(fam, mode)
         if tokens:
-            cases = [c for c in cases if fam in tokens or any(t in c.key.lower() for t in tokens)]
+            cases = [c for c in cases if fam in tokens
+                     or any(t not in workloads.FAMILIES and t in c.key.lower() for t in tokens)]
         if cases:
             out.append((fam, cases))
     return out
@@ -64,7 +65,7 @@ def parse_args(argv):
 
 
 def _rel(path):
-    rel = _rel(path)
+    rel = os.path.relpath(path, ROOT)
     return path if rel.startswith("..") else rel
 
 

@@ -102,8 +102,10 @@ class HostProc:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
+                self.dump_stacks()
                 self.kill()
-                raise HostError("host %s: no reply within %.0f s (killed)" % (self.name, timeout))
+                raise HostError("host %s: no reply within %.0f s (killed; its stacks are in %s)"
+                                % (self.name, timeout, self.log_path))
             ready, _, _ = select.select([out], [], [], min(left, 1.0))
             if ready:
                 line = out.readline()
@@ -122,17 +124,13 @@ class HostProc:
         self.send(msg)
         return self.recv(timeout)
 
-    def stop(self):
-        if self.proc is None:
-            return
+    def dump_stacks(self):
+        """Have the host write every thread's stack to its log (faulthandler, SIGUSR1)."""
         try:
-            if self.proc.poll() is None:
-                self.send({"op": "exit"})
-                self.recv(60)
-                self.proc.wait(timeout=30)
-        except (HostError, subprocess.TimeoutExpired):
+            os.kill(self.proc.pid, signal.SIGUSR1)
+            time.sleep(0.5)
+        except (ProcessLookupError, AttributeError):
             pass
-        self.kill()
 
     def kill(self):
         """Kill the host's whole process group (Ray's own processes are in it too)."""
@@ -225,9 +223,26 @@ class Suite:
                 except HostError:
                     pass
 
-    def stop_hosts(self):
+    def stop_hosts(self, timeout=60):
+        """Ask every host to shut its runtime down and exit, all at once; kill the stragglers
+        (and always each host's whole process group)."""
+        asked = []
         for h in self.hosts.values():
-            h.stop()
+            if h.alive():
+                try:
+                    h.send({"op": "exit"})
+                    asked.append(h)
+                except HostError:
+                    pass
+        deadline = time.monotonic() + timeout
+        for h in asked:
+            try:
+                h.recv(max(1.0, deadline - time.monotonic()))
+                h.proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except (HostError, subprocess.TimeoutExpired, AttributeError):
+                pass
+        for h in self.hosts.values():
+            h.kill()
 
     # --- one family ---
     def _setup(self, family, contenders):
@@ -305,9 +320,9 @@ class Suite:
                 h.ready.discard((family, c))
         for c in pending:
             try:
-                self.host_of(c).recv(300)
-            except HostError:
-                pass
+                self.host_of(c).recv(60)
+            except HostError as e:
+                _log(self.host_of(c), "teardown of %s/%s: %s" % (family, c, e))
 
     def run_family(self, family, cases):
         runnable = []

@@ -11,9 +11,11 @@ or a program prints cannot corrupt the protocol).
     {"op": "exit"}                                        shut the runtime down and exit
 """
 
+import faulthandler
 import gc
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -23,6 +25,7 @@ def main(host_name):
     from bench.contenders import CONTENDERS, HOSTS
 
     spec = HOSTS[host_name]
+    faulthandler.register(signal.SIGUSR1)  # the parent dumps our stacks before a kill
     for k, v in spec.env.items():
         os.environ.setdefault(k, v)
     proto = os.fdopen(os.dup(1), "w", buffering=1)
@@ -51,6 +54,9 @@ def main(host_name):
             continue
         cmd = json.loads(line)
         op = cmd.get("op")
+        print("[host %s] %s %s %s %s" % (host_name, time.strftime("%H:%M:%S"), op,
+                                         cmd.get("family", ""), cmd.get("contender", "")),
+              file=sys.stderr, flush=True)
         try:
             if op == "init":
                 mode = cmd["mode"]

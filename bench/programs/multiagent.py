@@ -101,7 +101,7 @@ class PolicyActor:
         self.policy.eval()
 
     def act(self, joint_obs):
-        x = torch.from_numpy(joint_obs[self.agent_idx]).unsqueeze(0)
+        x = torch.tensor(joint_obs[self.agent_idx]).unsqueeze(0)
         with torch.no_grad():
             probs = self.policy(x)
         return int(torch.argmax(probs, dim=-1).item())

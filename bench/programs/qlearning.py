@@ -45,7 +45,7 @@ class RolloutActor:
         self.state, _ = self.env.reset(seed=seed)
 
     def rollout(self, weights, epsilon, num_steps):
-        self.q_net.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+        self.q_net.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})
         states = np.empty((num_steps, OBS_DIM), dtype=np.float32)
         next_states = np.empty((num_steps, OBS_DIM), dtype=np.float32)
         actions = np.empty(num_steps, dtype=np.int64)
@@ -110,11 +110,11 @@ class Learner:
         return {k: v.detach().numpy().copy() for k, v in self.q_net.state_dict().items()}
 
     def update(self, batch):
-        states = torch.from_numpy(batch["state"])
-        actions = torch.from_numpy(batch["action"])
-        rewards = torch.from_numpy(batch["reward"])
-        next_states = torch.from_numpy(batch["next_state"])
-        dones = torch.from_numpy(batch["done"])
+        states = torch.tensor(batch["state"])
+        actions = torch.tensor(batch["action"])
+        rewards = torch.tensor(batch["reward"])
+        next_states = torch.tensor(batch["next_state"])
+        dones = torch.tensor(batch["done"])
         q = self.q_net(states).gather(1, actions.unsqueeze(-1)).squeeze(-1)
         with torch.no_grad():
             target = rewards + self.gamma * self.target_net(next_states).max(1)[0] * (1 - dones)
@@ -125,7 +125,7 @@ class Learner:
         self.rounds += 1
         if self.rounds % 10 == 0:
             self.target_net.load_state_dict(self.q_net.state_dict())
-        return float(loss)
+        return loss.item()
 
 
 def setup(num_actors, steps_per_round=100, buffer_capacity=20_000, seed=0):
