@@ -284,6 +284,7 @@ def shutdown(*, wait_for_processes=False, _exiting_interpreter=False):
     if rt is not None and rt.tracer is not None:
         _last_graph = rt.tracer.graph() or _last_graph  # still shown after shutdown
         rt.tracer = None
+        _write_graph_file(_last_graph)
     if node is not None:
         node.stop()
     elif rt is not None:
@@ -306,6 +307,22 @@ def graph():
 
 
 _last_graph = None
+GRAPH_FILE_ENV = "RAYREACT_GRAPH_FILE"  # set by python -m rayreact --graph FILE
+
+
+def _write_graph_file(g):
+    """Write the program's reactor graph where ``--graph FILE`` asked (at shutdown)."""
+    path = os.environ.get(GRAPH_FILE_ENV)
+    if not path or g is None or os.getpid() != _graph_file_pid[0]:
+        return
+    try:
+        kind = g.write(path)
+        logger.warning("rayreact: reactor graph written to %s (%s)", path, kind)
+    except Exception as e:  # noqa: BLE001 - never fail the user's program for this
+        logger.warning("rayreact: could not write the reactor graph to %s: %s", path, e)
+
+
+_graph_file_pid = [os.getpid()]  # only the driver writes it
 
 
 def is_initialized():
