@@ -182,3 +182,14 @@ def test_compiled_false_keeps_every_call_dynamic(rr_dyn):
     assert [rr_dyn.get(a.f.remote(i)) for i in range(5)] == [0, 2, 4, 6, 8]
     assert _compiled_graphs() == []
     assert rr_dyn.graph() is not None and not rr_dyn.graph().compiled
+
+
+def test_a_long_round_without_a_sync_point_is_not_kept_in_memory(rr1):
+    from rayreact._private import tracer
+
+    ray, _ = rr1
+    a = Stage.remote(1)
+    refs = [a.f.remote(i) for i in range(tracer._MAX_ROUND + 500)]
+    assert len(api._rt.tracer.round) == tracer._MAX_ROUND + 1
+    assert ray.get(refs[-1]) == tracer._MAX_ROUND + 499
+    assert api._rt.tracer.round == []

@@ -193,6 +193,8 @@ class CompiledGraph:
                     self.rt.materialize(oid, e)
             del self.triggered[old]
             self.pins.pop(old, None)
+        if t == 1:
+            log.debug("graph %d (%s): first used", self.gid, self.label)
         self.tag = t
         self.triggered[t] = []
         self.outputs[t] = []

@@ -29,6 +29,8 @@ log = logging.getLogger("rayreact.tracer")
 FREEZE_AFTER = 2  # a round shape seen this many times is frozen; later rounds run compiled
 _HISTORY = 64  # round shapes kept to find the loop body
 _MAX_PERIOD = 8  # longest loop body looked for, in rounds
+_MAX_ROUND = 4096  # calls: a longer round is not a loop body (and is not kept in memory)
+_MAX_SHAPES = 256  # distinct round shapes remembered (a program whose rounds never repeat)
 _INTERNAL = ("__init__", "__ray_ready__", "__ray_terminate__", comp.INSTALL)
 _VS = [tuple([V] * n) for n in range(16)]
 
@@ -87,6 +89,11 @@ class Tracer:
     def made(self, ret_ids):
         """The dynamic path made the current call, with these result ids."""
         i = len(self.round)
+        if i >= _MAX_ROUND:  # too long to be a loop body: stop recording until the next sync
+            if i == _MAX_ROUND:
+                self.round.append(None)
+                self.produced.clear()
+            return
         self.round.append(self._pending_key)
         for k, oid in enumerate(ret_ids):
             self.produced[oid] = (i, k)
@@ -150,6 +157,9 @@ class Tracer:
         shape = tuple(self.round) if None not in self.round else None
         self.round, self.produced = [], {}
         if shape is None:
+            self.last = None
+            return
+        if shape not in self.seen and len(self.seen) >= _MAX_SHAPES:
             self.last = None
             return
         n = self.seen[shape] = self.seen.get(shape, 0) + 1
