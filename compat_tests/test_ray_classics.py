@@ -31,9 +31,18 @@ CLASSICS = ROOT / "examples" / "ray_classics"
 PROGRAMS = sorted(p.name for p in CLASSICS.glob("*.py") if not p.name.startswith("_"))
 RUN_TIMEOUT_S = 300
 
-# Programs that fail on rayreact because of a known rayreact bug: name -> reason. They are
-# strict xfails whenever rayreact runs (fixed bug -> XPASS -> failure: remove the entry).
-RAYREACT_BUGS = {}
+# Programs that fail on rayreact because of a known rayreact bug: name -> (reason, strict).
+# They are xfails whenever rayreact runs. A bug that always shows is a strict xfail (once it is
+# fixed, XPASS fails the run: remove the entry); an intermittent one cannot be strict.
+RAYREACT_BUGS = {
+    "actor_pool_inference.py": (
+        "rayreact bug (intermittent, compiled mode): an actor installing a compiled graph "
+        "opens its input slot by its first name after the driver already grew the slot "
+        "(Slot._grow unlinks it): FileNotFoundError /dev/shm/rr_*_g1_i0 in the actor, "
+        "ActorDiedError in the driver",
+        False,
+    ),
+}
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Ray's log monitor prefixes forwarded lines with "(<source>) " or "(<name> pid=N) ".
@@ -109,7 +118,8 @@ def pytest_generate_tests(metafunc):
     for name in PROGRAMS:
         marks = [pytest.mark.timeout(2 * RUN_TIMEOUT_S + 60)]
         if runs_rayreact and name in RAYREACT_BUGS:
-            marks.append(pytest.mark.xfail(strict=True, reason=RAYREACT_BUGS[name]))
+            reason, strict = RAYREACT_BUGS[name]
+            marks.append(pytest.mark.xfail(strict=strict, reason=reason))
         params.append(pytest.param(name, id=name[:-3], marks=marks))
     metafunc.parametrize("program", params)
 
