@@ -34,15 +34,7 @@ RUN_TIMEOUT_S = 300
 # Programs that fail on rayreact because of a known rayreact bug: name -> (reason, strict).
 # They are xfails whenever rayreact runs. A bug that always shows is a strict xfail (once it is
 # fixed, XPASS fails the run: remove the entry); an intermittent one cannot be strict.
-RAYREACT_BUGS = {
-    "actor_pool_inference.py": (
-        "rayreact bug (intermittent, compiled mode): an actor installing a compiled graph "
-        "opens its input slot by its first name after the driver already grew the slot "
-        "(Slot._grow unlinks it): FileNotFoundError /dev/shm/rr_*_g1_i0 in the actor, "
-        "ActorDiedError in the driver",
-        False,
-    ),
-}
+RAYREACT_BUGS = {}
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Ray's log monitor prefixes forwarded lines with "(<source>) " or "(<name> pid=N) ".

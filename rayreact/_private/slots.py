@@ -27,7 +27,8 @@ values of a reaction) plus a small bit mask (which return values are errors)::
 
 A record that does not fit makes the writer *grow* the slot (to twice the record): it creates a
 larger segment, copies the live buffer over, and marks the old one ``MOVED``; readers follow
-the mark. A value keeps its size from one iteration to the next in a loop, so this happens
+the mark. The old segment stays until the graph is torn down: a reader that opens the slot
+later (an actor still busy when the graph was installed) opens it by its first name. A value keeps its size from one iteration to the next in a loop, so this happens
 once and the steady state allocates nothing. Only frames over ``INLINE_MAX`` go to a segment of
 their own (readers then map it, zero-copy); the slot unlinks it when it reuses that buffer,
 two tags later.
@@ -85,6 +86,7 @@ class Slot:
         self.words = self._mv[:_HDR_BYTES].cast("Q")
         self.capacity = (len(self._mm) - _HDR_BYTES) // 2
         self._owned = [[], []]  # per buffer: one-off segments to unlink when it is reused
+        self._old = []  # segments this slot grew out of (readers may not have opened them yet)
         self._counter = itertools.count()
 
     # -- readers ------------------------------------------------------------------------------
@@ -200,10 +202,9 @@ class Slot:
         new.words[_DONE] = old_words[_DONE]
         new.words[_WRITER] = old_words[_WRITER]
         new._owned = self._owned
-        old_words[_MOVED] = gen
-        old_seg = self._seg
+        new._old = self._old + [self._seg]  # kept: a reader that has not opened the slot yet
+        old_words[_MOVED] = gen             # opens it by its first name, then follows MOVED
         self._unmap()
-        shm.unlink_segment(old_seg)  # readers that still map it keep their mapping
         self.__dict__.update(new.__dict__)
 
     def _unmap(self):
@@ -219,7 +220,8 @@ class Slot:
             for b in (0, 1):
                 for seg in self._owned[b]:
                     shm.unlink_segment(seg)
-            shm.unlink_segment(self._seg)
+            for seg in self._old + [self._seg]:
+                shm.unlink_segment(seg)
         self._unmap()
 
 

@@ -1,0 +1,68 @@
+"""Slots and trigger queues: the preallocated memory of compiled graphs (slots.py)."""
+
+import os
+
+import numpy as np
+import pytest
+
+from rayreact._private import serialization as ser
+from rayreact._private import shm
+from rayreact._private.slots import Slot, TriggerQueue
+
+
+@pytest.fixture
+def name():
+    base = f"rr_t{os.getpid():x}_slot"
+    yield base
+    for path in shm.session_files(f"t{os.getpid():x}"):
+        os.unlink(path)
+
+
+def _value(slot, tag):
+    frames, mask = slot.read(tag)
+    return ser.deserialize(frames[0]), mask
+
+
+def test_two_buffers_by_tag_parity(name):
+    w = Slot(name, 4096, create=True)
+    r = Slot(name)
+    w.write(1, [ser.serialize("one")])
+    w.write(2, [ser.serialize("two")], mask=1)
+    assert r.ready(1) and r.ready(2) and not r.ready(3)
+    assert _value(r, 1) == ("one", 0) and _value(r, 2) == ("two", 1)
+
+
+def test_a_reader_opening_a_grown_slot_by_its_first_name_follows_it(name):
+    # Regression: growing unlinked the first segment, so an actor that opened the slot after
+    # the driver had grown it failed with FileNotFoundError.
+    w = Slot(name, 4096, create=True)
+    early = Slot(name)
+    big = np.arange(100_000, dtype=np.int64)
+    w.write(1, [ser.serialize(big)])
+    assert w.capacity > 4096
+    late = Slot(name)  # opened by the first name, after the growth
+    for r in (early, late):
+        assert r.ready(1)
+        np.testing.assert_array_equal(_value(r, 1)[0], big)
+    w.close(unlink=True)
+    assert shm.session_files(f"t{os.getpid():x}") == []
+
+
+def test_growing_keeps_the_other_buffer(name):
+    w = Slot(name, 4096, create=True)
+    r = Slot(name)
+    w.write(1, [ser.serialize("small")])
+    w.write(2, [ser.serialize(b"x" * 50_000)])
+    assert _value(r, 1)[0] == "small" and _value(r, 2)[0] == b"x" * 50_000
+
+
+def test_trigger_queue_is_fifo_and_wraps(name):
+    q = TriggerQueue(name + "q", capacity=4, create=True)
+    r = TriggerQueue(name + "q")
+    out = []
+    for i in range(10):
+        q.push(1, i, i % 3)
+        out.append(r.peek())
+        r.pop()
+    assert out == [(1, i, i % 3) for i in range(10)] and r.peek() is None
+    assert q.free() == 4
