@@ -23,6 +23,8 @@ __all__ = [
     "ObjectFreedError",
     "RaySystemError",
     "UnsupportedPatternError",
+    "RayNotInstalledError",
+    "RayFallbackWarning",
 ]
 
 
@@ -220,3 +222,17 @@ class NondeterminismWarning(UserWarning):
     """rayreact-specific: the program uses a construct outside the deterministic subset
     (threaded or async actors, a ``wait`` whose timeout expired), so two runs may differ.
     Filter it like any warning: ``warnings.simplefilter("ignore", NondeterminismWarning)``."""
+
+
+class RayNotInstalledError(UnsupportedPatternError, ImportError):
+    """rayreact-specific: a construct needs real Ray (the fallback backend), which is not
+    installed. Install it with ``pip install 'rayreact[ray]'``."""
+
+
+class RayFallbackWarning(UserWarning):
+    """rayreact-specific: a construct the reactor runtime does not run goes to real Ray.
+
+    Issued once per pattern. Filter it like any warning, e.g.
+    ``warnings.filterwarnings("ignore", category=rayreact.exceptions.RayFallbackWarning)``, or
+    make the construct an error with ``backend="reactor"``.
+    """

@@ -10,6 +10,7 @@ import os
 import pickle
 import weakref
 
+from rayreact._private import fallback as _fb
 from rayreact._private import options as opts
 from rayreact._private import serialization as ser
 from rayreact._private import shm
@@ -168,6 +169,8 @@ class ActorHandle:
         from rayreact._private import api
 
         rt = api._runtime_or_init()
+        if _fb.active:  # Ray's refs or handles among the arguments cross here
+            args, kwargs = _fb.to_reactor(args, kwargs)
         sig = self._signatures.get(name)
         if sig is not None:
             check_call(sig, args, kwargs, f"{self._class_name}.{name}")
@@ -263,6 +266,10 @@ class ActorClass:
     def _remote(self, args, kwargs, options):
         from rayreact._private import api
 
+        if _fb.active or api._rt is None or _fb.actor_pattern(self, options) is not None:
+            handle, args, kwargs = _fb.route_actor(self, args, kwargs, options)
+            if handle is not None:  # the actor runs on Ray
+                return handle
         rt = api._runtime_or_init()
         check_call(self._signatures.get("__init__"), args, kwargs, f"{self._class_name}")
         name = options.get("name")

@@ -22,6 +22,7 @@ import threading
 import psutil
 
 from rayreact import exceptions as exc
+from rayreact._private import fallback as _fb
 from rayreact._private import process as process_mod
 from rayreact._private import serialization as ser
 from rayreact._private import shm
@@ -202,7 +203,7 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
          logging_format=None, logging_config=None, log_to_driver=None, namespace=None,
          runtime_env=None, enable_resource_isolation=False, cgroup_path=None,
          system_reserved_cpu=None, system_reserved_memory=None, proxy_server_url=None,
-         deterministic=True, compiled=True, **kwargs):
+         deterministic=True, compiled=True, backend=None, **kwargs):
     """Start the reactor runtime for this driver (mirrors ``ray.init``, Ray 2.60.0).
 
     Args:
@@ -215,14 +216,23 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
         compiled (bool): rayreact only. True (default): loop bodies the tracer has frozen
             into a reactor graph run in compiled mode; False: every call takes the dynamic
             path.
-        Other arguments of ``ray.init`` are accepted and have no effect on one machine.
+        backend (str | None): rayreact only. "auto" (default; else ``$RAYREACT_BACKEND``):
+            the reactor runtime, with what it does not support falling back to real Ray;
+            "reactor": such constructs raise ``UnsupportedPatternError``; "ray": the whole
+            program runs on real Ray (see ``fallback.py``).
+        address (str | None): a cluster address ("auto", "ray://...", "host:port") runs the
+            whole program on real Ray, connected to that cluster (backend "auto" or "ray").
+        Other arguments of ``ray.init`` are accepted and have no effect on one machine (they
+            are passed on to Ray when the program, or a fallback, runs there).
     Returns:
-        RayContext (dict-like).
+        RayContext (dict-like); Ray's context when the program runs on Ray.
     Raises:
         RuntimeError: already initialised (unless ``ignore_reinit_error``), or an unknown
             keyword argument.
-        UnsupportedPatternError: ``address`` names a cluster (not supported by this runtime).
+        UnsupportedPatternError: backend "reactor" and a construct the reactor runtime
+            does not run (a cluster ``address``, a job-wide ``runtime_env``).
     """
+    call = dict(locals())
     global _rt, _node
     unknown = set(kwargs) - _INIT_KWARGS
     if unknown:
@@ -234,10 +244,8 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
             "Maybe you called ray.init twice by accident? This error can be suppressed by "
             "passing in 'ignore_reinit_error=True' or by calling 'ray.shutdown()' prior to "
             "'ray.init()'.")
-    if address not in (None, "local"):
-        raise exc.UnsupportedPatternError(
-            f"init(address={address!r}) connects to a Ray cluster, which the reactor runtime "
-            "does not run; use real Ray for clusters.")
+    if _fb.program_on_ray(backend, address, runtime_env):
+        return _fb.init_ray(call)
     if num_cpus is not None and (not isinstance(num_cpus, int) or num_cpus < 0):
         raise ValueError(f"num_cpus must be a non-negative integer, got {num_cpus!r}")
     ncpu = os.cpu_count() or 1
@@ -252,6 +260,7 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
     _rt.tracer = Tracer(_rt)
     set_runtime(_rt)
     _install_exit_handlers()
+    _fb.reactor_started(_node, call)
     return RayContext(_node)
 
 
@@ -278,6 +287,7 @@ def shutdown(*, wait_for_processes=False, _exiting_interpreter=False):
     (mirrors ``ray.shutdown``). A no-op when not initialised."""
     global _rt, _node
     global _last_graph
+    _fb.shutdown()
     node, _node = _node, None
     rt, _rt = _rt, None
     set_runtime(None)
@@ -327,12 +337,17 @@ _graph_file_pid = [os.getpid()]  # only the driver writes it
 
 def is_initialized():
     """True once ``init`` ran (or a call auto-initialised), until ``shutdown``."""
+    if _fb.whole:
+        return _fb.call("is_initialized")
     return _rt is not None
 
 
 def _runtime_or_init():
+    """This process's Runtime, started on first use; None if the program runs on Ray."""
     rt = _rt
     if rt is None:
+        if _fb.whole:
+            return None
         init()
         rt = _rt
     return rt
@@ -385,7 +400,11 @@ def get(object_refs, *, timeout=None):
         RayTaskError: the remote code raised (also an instance of the user's exception).
         RayActorError: the actor died before finishing the call.
     """
+    if _fb.active and _fb.foreign(object_refs):  # Ray's refs among them
+        return _fb.get(object_refs, timeout=timeout)
     rt = _runtime_or_init()
+    if rt is None:  # the program runs on Ray
+        return _fb.get(object_refs, timeout=timeout)
     single = isinstance(object_refs, ObjectRef)
     if single:
         object_refs = [object_refs]
@@ -413,6 +432,8 @@ def put(value, *, _owner=None):
         raise ValueError("The experimental `_owner` argument to `ray.put` has been removed in "
                          "Ray 2.56.")
     rt = _runtime_or_init()
+    if rt is None:  # the program runs on Ray
+        return _fb.call("put", value)
     if isinstance(value, ObjectRef):
         raise TypeError("Calling 'put' on an ray.ObjectRef is not allowed. If you really want "
                         "to do this, you can wrap the ray.ObjectRef in a list and call 'put' "
@@ -434,7 +455,11 @@ def wait(ray_waitables, *, num_returns=1, timeout=None, fetch_local=True):
         TypeError: not a list, or a list holding something other than ObjectRefs.
         ValueError: duplicates, num_returns out of range, or a negative timeout.
     """
+    if _fb.active and _fb.foreign(ray_waitables):  # Ray's refs among them
+        return _fb.wait(ray_waitables, num_returns, timeout, fetch_local)
     rt = _runtime_or_init()
+    if rt is None:  # the program runs on Ray
+        return _fb.wait(ray_waitables, num_returns, timeout, fetch_local)
     if isinstance(ray_waitables, ObjectRef):
         raise TypeError("wait() expected a list of ray.ObjectRef or ray.ObjectRefGenerator, "
                         f"got a single ray.ObjectRef or ray.ObjectRefGenerator {ray_waitables}")
@@ -466,7 +491,11 @@ def kill(actor, *, no_restart=True):
     Raises:
         ValueError: ``actor`` is not an actor handle.
     """
+    if _fb.active and not isinstance(actor, ActorHandle):  # Ray's handle
+        return _fb.kill(actor, no_restart=no_restart)
     rt = _runtime_or_init()
+    if rt is None:  # the program runs on Ray
+        return _fb.kill(actor, no_restart=no_restart)
     if not isinstance(actor, ActorHandle):
         raise ValueError("ray.kill() only supported for actors. For tasks, try ray.cancel(). "
                          f"Got: {type(actor)}.")
@@ -482,7 +511,11 @@ def cancel(ray_waitable, *, force=False, recursive=True):
         TypeError: the argument is not an ObjectRef.
         ValueError: ``force=True`` for an actor task.
     """
+    if _fb.active and not isinstance(ray_waitable, ObjectRef):  # Ray's ref
+        return _fb.cancel(ray_waitable, force=force, recursive=recursive)
     rt = _runtime_or_init()
+    if rt is None:  # the program runs on Ray
+        return _fb.cancel(ray_waitable, force=force, recursive=recursive)
     if not isinstance(ray_waitable, ObjectRef):
         raise TypeError("ray.cancel() only supported for object refs. For actors, try "
                         f"ray.kill(). Got: {type(ray_waitable)}.")
@@ -513,18 +546,24 @@ def _node_ip():
 
 def cluster_resources():
     """Total resources of this one-node "cluster" (mirrors ``ray.cluster_resources``)."""
+    if _runtime_or_init() is None:  # the program runs on Ray
+        return _fb.call("cluster_resources")
     return _resources()
 
 
 def available_resources():
     """Resources not in use (mirrors ``ray.available_resources``). rayreact does not reserve
     resources for running tasks, so this equals ``cluster_resources()``."""
+    if _runtime_or_init() is None:  # the program runs on Ray
+        return _fb.call("available_resources")
     return _resources()
 
 
 def nodes():
     """One entry, this machine (mirrors ``ray.nodes``)."""
     rt = _runtime_or_init()
+    if rt is None:  # the program runs on Ray
+        return _fb.call("nodes")
     return [{"NodeID": f"{int(rt.session, 16):056x}", "Alive": True,
              "NodeManagerAddress": _node_ip(), "NodeManagerHostname": os.uname().nodename,
              "Resources": _resources(), "alive": True}]
@@ -532,6 +571,8 @@ def nodes():
 
 def timeline(filename=None):
     """Ray's task timeline; rayreact records none and returns an empty list."""
+    if _fb.whole:
+        return _fb.call("timeline", filename)
     return []
 
 
@@ -592,8 +633,13 @@ class RuntimeContext:
 
 def get_runtime_context():
     """Information about the current driver, task or actor."""
-    return RuntimeContext(_runtime_or_init())
+    rt = _runtime_or_init()
+    if rt is None:  # the program runs on Ray
+        return _fb.call("get_runtime_context")
+    return RuntimeContext(rt)
 
 
 def get_gpu_ids():
+    if _fb.whole:
+        return _fb.call("get_gpu_ids")
     return []

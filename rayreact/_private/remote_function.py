@@ -5,6 +5,7 @@ import functools
 import inspect
 import random
 
+from rayreact._private import fallback as _fb
 from rayreact._private import options as opts
 from rayreact._private import serialization as ser
 
@@ -22,6 +23,7 @@ class RemoteFunction:
         self._default_options = options
         self._key = random.getrandbits(63)
         self._frame = None  # the pickled function, made once on first use
+        self._may_fall_back = _fb.maybe_task(function, options)  # options name a pattern?
         try:
             from rayreact._private.actor import CallCheck
 
@@ -71,6 +73,11 @@ class RemoteFunction:
         from rayreact._private.actor import check_call
 
         check_call(self._signature, args, kwargs, self._function_name)
+        if api._rt is None or _fb.active or options is not self._default_options or \
+                self._may_fall_back:
+            out, args, kwargs = _fb.route_task(self, args, kwargs, options)
+            if out is not _fb.REACTOR:  # the task runs on Ray
+                return out
         rt = api._runtime_or_init()
         if self._frame is None:
             self._frame = _function_frame(rt, self._function)
