@@ -653,6 +653,46 @@ def test_cli_scan_refuses_a_library_program_with_backend_reactor(tmp_path):
     assert "UnsupportedPatternError" in r.stderr and "ray.util.multiprocessing" in r.stderr
 
 
+CLI_PLACEMENT_PROGRAM = """
+    import json
+    import ray
+    from ray.util.placement_group import placement_group
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+    import ray_helper
+
+    @ray.remote
+    class Doubler:
+        def double(self, x):
+            return ray_helper.twice(x)
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    pg = placement_group([{"CPU": 1}])
+    ray.get(pg.ready())
+    in_pg = Doubler.options(scheduling_strategy=PlacementGroupSchedulingStrategy(pg)).remote()
+    plain = Doubler.remote()
+    print("RESULT " + json.dumps({
+        "value": ray.get(plain.double.remote(in_pg.double.remote(3))),
+        "ray": ray.__name__, "helper": ray_helper.ray_name(),
+        "strategy": PlacementGroupSchedulingStrategy.__module__,
+        "kinds": [type(in_pg).__name__, type(plain).__name__],
+    }))
+"""
+
+
+def test_cli_alias_keeps_rays_own_modules_and_falls_back_per_actor(tmp_path):
+    """Under python -m rayreact the program's ``import ray`` (also in its own modules) is
+    rayreact, Ray's modules that rayreact lacks are Ray's, and a placement group sends only
+    the actors scheduled into it to Ray."""
+    (tmp_path / "ray_helper.py").write_text(
+        "import ray\n\ndef twice(x):\n    return 2 * x\n\n"
+        "def ray_name():\n    return ray.__name__\n")
+    r = _run_py(tmp_path, CLI_PLACEMENT_PROGRAM, module=True)
+    assert _result(r) == {"value": 12, "ray": "rayreact", "helper": "rayreact",
+                          "strategy": "ray.util.scheduling_strategies",
+                          "kinds": ["RayActorHandle", "ActorHandle"]}
+    assert "RayFallbackWarning" in r.stderr and "placement groups" in r.stderr
+
+
 def test_cli_scan_follows_the_programs_own_modules(tmp_path):
     from rayreact._private import fallback
 

@@ -556,10 +556,19 @@ def options_pattern(options, actor):
     return None
 
 
+_RELEVANT_SET = frozenset(_RELEVANT)
+
+
 def maybe_task(fn, options):
-    """Cheap test made once per RemoteFunction (and per .options()): can a call fall back?"""
-    return (function_pattern(fn) is not None or isinstance(options.get("num_returns"), str)
-            or any(options.get(k) for k in _RELEVANT))
+    """Cheap test made once per RemoteFunction: can a call with its default options fall
+    back?"""
+    return function_pattern(fn) is not None or options_may_fall_back(options)
+
+
+def options_may_fall_back(options):
+    """Cheap test of ``.options()``: do they name an option that can make a call fall back?"""
+    return not _RELEVANT_SET.isdisjoint(options) or \
+        isinstance(options.get("num_returns"), str)
 
 
 def task_pattern(rf, options):

@@ -73,8 +73,8 @@ class RemoteFunction:
         from rayreact._private.actor import check_call
 
         check_call(self._signature, args, kwargs, self._function_name)
-        if api._rt is None or _fb.active or options is not self._default_options or \
-                self._may_fall_back:
+        if api._rt is None or _fb.active or self._may_fall_back or \
+                options is not self._default_options and _fb.options_may_fall_back(options):
             out, args, kwargs = _fb.route_task(self, args, kwargs, options)
             if out is not _fb.REACTOR:  # the task runs on Ray
                 return out
