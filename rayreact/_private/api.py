@@ -434,6 +434,8 @@ def put(value, *, _owner=None):
     rt = _runtime_or_init()
     if rt is None:  # the program runs on Ray
         return _fb.call("put", value)
+    if _fb.active:  # Ray's refs or handles inside the value cross here
+        value = _fb.to_reactor((value,), {})[0][0]
     if isinstance(value, ObjectRef):
         raise TypeError("Calling 'put' on an ray.ObjectRef is not allowed. If you really want "
                         "to do this, you can wrap the ray.ObjectRef in a list and call 'put' "

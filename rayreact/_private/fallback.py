@@ -1030,25 +1030,40 @@ def _needs_scan(args, kwargs, plain, skip):
     return False
 
 
+_Swapper = None
+
+
+def _swapper_class():
+    global _Swapper
+    if _Swapper is None:
+        import cloudpickle
+
+        class Swapper(cloudpickle.CloudPickler):
+            """Pickles a value, replacing the objects ``replace`` maps (see ``_swap``)."""
+
+            def __init__(self, file, replace, items, buffers):
+                super().__init__(file, protocol=5, buffer_callback=buffers.append)
+                self._replace = replace
+                self._items = items
+
+            def reducer_override(self, obj):
+                new = self._replace(obj)
+                if new is not _NO:
+                    self._items.append(new)
+                    return _slot, (len(self._items) - 1,)
+                return super().reducer_override(obj)
+
+        _Swapper = Swapper
+    return _Swapper
+
+
 def _swap(value, replace):
     """``value`` with every object ``o`` for which ``replace(o)`` is not ``_NO`` replaced,
     wherever it is nested (containers, attributes). Returns ``value`` itself when nothing was
     replaced, or when it cannot be pickled (the backend then reports that)."""
-    import cloudpickle
-
-    items = []
-
-    class Swapper(cloudpickle.CloudPickler):
-        def reducer_override(self, obj):
-            new = replace(obj)
-            if new is not _NO:
-                items.append(new)
-                return _slot, (len(items) - 1,)
-            return super().reducer_override(obj)
-
-    buf, bufs = io.BytesIO(), []
+    items, bufs, buf = [], [], io.BytesIO()
     try:
-        Swapper(buf, protocol=5, buffer_callback=bufs.append).dump(value)
+        _swapper_class()(buf, replace, items, bufs).dump(value)
     except Exception:  # noqa: BLE001 - not picklable: left to the backend's own error
         return value
     if not items:
@@ -1065,12 +1080,29 @@ def to_reactor(args, kwargs):
     """Arguments of a reactor call with Ray objects materialised: a Ray ref becomes a reactor
     ref to its value (top-level: resolved as any ref is), a Ray actor handle one a reactor
     worker can call."""
+    if not _needs_scan(args, kwargs, _plain_types(), ()):
+        return args, kwargs
+    return _swap((tuple(args), kwargs), _for_reactor())
+
+
+def to_ray(args, kwargs):
+    """Arguments of a Ray call with reactor objects materialised: a reactor ref becomes a Ray
+    ref to its value (an error stays an error), a reactor actor handle one a Ray worker can
+    call."""
+    from rayreact._private.actor import ActorHandle
+    from rayreact._private.refs import ObjectRef
+
+    if not _needs_scan(args, kwargs, _plain_types(), (ObjectRef, ActorHandle)):
+        return args, kwargs
+    return _swap((tuple(args), kwargs), _for_ray())
+
+
+def _for_reactor():
+    """``replace`` (see ``_swap``) for values going to the reactor runtime."""
     from rayreact._private.actor import ActorHandle
     from rayreact._private.refs import ObjectRef
 
     ray_kinds = _ray_types()
-    if not _needs_scan(args, kwargs, _plain_types(), ()):
-        return args, kwargs
     rm = sys.modules.get("ray.actor")
     rh = getattr(rm, "ActorHandle", ()) if rm is not None else ()
 
@@ -1086,19 +1118,14 @@ def to_reactor(args, kwargs):
             return _RayHandleCarrier(o)
         return _NO
 
-    args, kwargs = _swap((tuple(args), kwargs), replace)
-    return args, kwargs
+    return replace
 
 
-def to_ray(args, kwargs):
-    """Arguments of a Ray call with reactor objects materialised: a reactor ref becomes a Ray
-    ref to its value (an error stays an error), a reactor actor handle one a Ray worker can
-    call."""
+def _for_ray():
+    """``replace`` (see ``_swap``) for values going to Ray."""
     from rayreact._private.actor import ActorHandle
     from rayreact._private.refs import ObjectRef
 
-    if not _needs_scan(args, kwargs, _plain_types(), (ObjectRef, ActorHandle)):
-        return args, kwargs
     kinds = _ray_types()
     rm = sys.modules.get("ray.actor")
     rh = getattr(rm, "ActorHandle", ()) if rm is not None else ()
@@ -1113,11 +1140,11 @@ def to_ray(args, kwargs):
             return o  # Ray's own: as it is
         return _NO
 
-    args, kwargs = _swap((tuple(args), kwargs), replace)
-    return args, kwargs
+    return replace
 
 
 def _ray_ref_to_reactor(ref):
+    """A reactor ref to the value of Ray's ``ref`` (refs inside the value converted too)."""
     from rayreact._private import api
 
     new = _to_rr_cache.get(ref)
@@ -1126,7 +1153,7 @@ def _ray_ref_to_reactor(ref):
     r = ray_module()
     rt = api._rt
     try:
-        value, err = r.get(ref), False
+        value, err = _swap(r.get(ref), _for_reactor()), False
     except r.exceptions.RayError as e:
         value, err = from_ray_error(e), True
     new = rt.put(value)
@@ -1137,6 +1164,8 @@ def _ray_ref_to_reactor(ref):
 
 
 def _reactor_ref_to_ray(ref):
+    """A Ray ref to the value of the reactor's ``ref`` (refs inside the value converted
+    too); an error becomes a Ray ref whose get raises it."""
     from rayreact._private import api
 
     try:
@@ -1145,7 +1174,7 @@ def _reactor_ref_to_ray(ref):
         pass
     r = ray_module()
     try:
-        new = r.put(api._rt.get([ref], None)[0])
+        new = r.put(_swap(api._rt.get([ref], None)[0], _for_ray()))
     except exc.RayError as e:
         new = _raiser().remote(e)
     _to_ray_cache[ref] = new
