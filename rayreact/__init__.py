@@ -106,6 +106,6 @@ def __getattr__(name):
 
 
 if _os.environ.get("RAYREACT_ALIAS"):  # a worker of a ``python -m rayreact`` program
-    from rayreact.__main__ import install_alias as _install_alias
+    from rayreact._private.alias import install_alias as _install_alias
 
     _install_alias()
