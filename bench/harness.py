@@ -5,9 +5,10 @@ and the description of the machine.
     for each family:                                 +------------------------------+
       setup every contender (hosts work at once) --> | rayreact      init(compiled=True)
       for each repetition (warm-up first):           | rayreact-dyn  init(compiled=False)
-        for each case:                               | ray           ray + ray-cg
-          for each contender (order rotates) ------> | serial        inline shim
-            one measurement, one JSON reply  <------ | peer          vector envs
+        for each contender (order rotates):          | ray           ray.init()
+          for each row of the family:                | ray-cg        ray.init() of its own
+            one measurement, one JSON reply  <-----> | serial        inline shim
+          release (compiled graphs torn down)        | peer          vector envs
       teardown every contender                       +------------------------------+
 
 Every host lives for the whole run (one runtime start each); a family's actors live from its
@@ -70,7 +71,8 @@ class HostProc:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.host", self.name], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=log, cwd=ROOT, env=env, start_new_session=True,
-            text=True, bufsize=1)
+            bufsize=0)
+        self._buf = b""  # replies read from the pipe, not yet returned
         log.close()
         self.send({"op": "init", "mode": self.mode})
 
@@ -88,30 +90,40 @@ class HostProc:
 
     def send(self, msg):
         try:
-            self.proc.stdin.write(json.dumps(msg) + "\n")
-            self.proc.stdin.flush()
+            self.proc.stdin.write((json.dumps(msg) + "\n").encode())
         except (BrokenPipeError, OSError, AttributeError) as e:
             self.kill()
             raise HostError("host %s: pipe closed (%s); see %s" % (self.name, e, self.log_path))
 
     def recv(self, timeout):
+        """The next reply. The pipe is read unbuffered, into our own buffer: a buffered
+        reader could hold a second reply that ``select`` would then never announce."""
         if self.proc is None:
             raise HostError("host %s is not running" % self.name)
-        out = self.proc.stdout
+        fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + timeout
         while True:
+            nl = self._buf.find(b"\n")
+            if nl >= 0:
+                line, self._buf = self._buf[:nl], self._buf[nl + 1:]
+                return json.loads(line)
             left = deadline - time.monotonic()
             if left <= 0:
                 self.dump_stacks()
                 self.kill()
                 raise HostError("host %s: no reply within %.0f s (killed; its stacks are in %s)"
                                 % (self.name, timeout, self.log_path))
-            ready, _, _ = select.select([out], [], [], min(left, 1.0))
+            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
             if ready:
-                line = out.readline()
-                if line:
-                    return json.loads(line)
-            if self.proc.poll() is not None and not select.select([out], [], [], 0)[0]:
+                data = os.read(fd, 1 << 16)
+                if data:
+                    self._buf += data
+                    continue
+                try:  # end of file: the host is gone
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+            if self.proc.poll() is not None:
                 rc = self.proc.returncode
                 self.kill()
                 raise HostError("host %s exited (%s); see %s" % (self.name, _exit_text(rc),
@@ -303,6 +315,7 @@ class Suite:
                                                       rep.get("traceback", "")))
             return
         value = rep["result"].get(case.metric)
+        rep["result"]["wall_s"] = round(rep.get("wall_s", 0.0), 3)  # the whole request
         if record:
             cell.samples.append(value)
             cell.results.append(rep["result"])
@@ -323,6 +336,11 @@ class Suite:
                 self.host_of(c).recv(60)
             except HostError as e:
                 _log(self.host_of(c), "teardown of %s/%s: %s" % (family, c, e))
+
+    def passes_of(self, case):
+        """(warm-ups, repetitions) of a row."""
+        return (self.warmup if case.warmup is None else case.warmup,
+                self.reps if case.reps is None else case.reps)
 
     def run_family(self, family, cases):
         runnable = []
@@ -345,26 +363,48 @@ class Suite:
                     cell = self.cell(case, c)
                     cell.errors.append(err)
                     cell.failed = True
+        # Pass p: every contender takes its turn through the rows (the order of the turns
+        # rotating: A B C, B C A, ...). A row with fewer passes runs in the last ones.
+        passes = max(sum(self.passes_of(case)) for case in runnable)
         try:
-            for rep in range(self.warmup + self.reps):
-                record = rep >= self.warmup
-                k = rep % len(order)
-                rotated = order[k:] + order[:k]  # A B C, B C A, ...: no fixed position
-                for case in runnable:
-                    for c in rotated:
+            for p in range(passes):
+                k = p % len(order)
+                for c in order[k:] + order[:k]:
+                    ran = False
+                    for case in runnable:
                         if c not in case.contenders:
                             continue
+                        warmup, reps = self.passes_of(case)
+                        q = p - (passes - warmup - reps)
+                        if q < 0:
+                            continue
                         if not self.cell(case, c).failed:
-                            self._measure(case, c, record)
+                            self._measure(case, c, record=q >= warmup)
+                            ran = True
                         self._tick("%s %s" % (case.key, c))
+                    if ran and CONTENDERS[c].kind == "cgraph":
+                        self._release(family, c)
         finally:
             self._teardown(family, order)
+
+    def _release(self, family, contender):
+        h = self.host_of(contender)
+        if (family, contender) not in h.ready:
+            return
+        try:
+            rep = h.request({"op": "release", "family": family, "contender": contender}, 120)
+        except HostError as e:
+            _log(h, "release of %s/%s: %s" % (family, contender, e))
+            return
+        if not rep.get("ok"):
+            _log(h, "release of %s/%s failed: %s" % (family, contender, rep.get("error")))
 
     def steps_of(self, cases):
         n = 0
         for case in cases:
-            n += sum(1 for c in self.contenders if c in case.contenders)
-        return n * (self.warmup + self.reps)
+            n += sum(1 for c in self.contenders if c in case.contenders) * sum(
+                self.passes_of(case))
+        return n
 
     def total_steps(self):
         return sum(self.steps_of(cases) for _, cases in self.families)

@@ -7,6 +7,7 @@ or a program prints cannot corrupt the protocol).
     {"op": "init"}                                        ray.init(...) for the host's binding
     {"op": "setup", "family": F, "contender": C}          create C's actors for family F
     {"op": "measure", "family": F, "contender": C, "params": {...}}   one timed measurement
+    {"op": "release", "family": F, "contender": C}        end of C's turn: drop compiled graphs
     {"op": "teardown", "family": F, "contender": C}       drop C's actors (and peers' envs)
     {"op": "exit"}                                        shut the runtime down and exit
 """
@@ -32,7 +33,7 @@ def main(host_name):
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
-    from bench import loader, workloads
+    from bench import cgraph, loader, workloads
 
     ray = None
     programs = {}  # program path -> module bound for this host
@@ -65,7 +66,7 @@ def main(host_name):
                     ray = loader.ray_module(spec.binding)
                     ray.init(**spec.init)
                 reply(ok=True, init_s=time.perf_counter() - t0, pid=os.getpid())
-            elif op in ("setup", "measure", "teardown"):
+            elif op in ("setup", "measure", "release", "teardown"):
                 fam = workloads.load(cmd["family"])
                 kind = CONTENDERS[cmd["contender"]].kind
                 key = (cmd["family"], cmd["contender"])
@@ -87,8 +88,14 @@ def main(host_name):
                     else:
                         result = program(fam).measure(state, **cmd["params"])
                     reply(ok=True, result=result, wall_s=time.perf_counter() - t0)
+                elif op == "release":  # the end of a turn: no compiled graph may stay
+                    if kind == "cgraph" and key in sessions:
+                        cgraph.release(sessions[key])
+                    reply(ok=True, seconds=time.perf_counter() - t0)
                 else:
                     state = sessions.pop(key, None)
+                    if state is not None and kind == "cgraph":
+                        cgraph.release(state)
                     if state is not None:
                         if kind == "peer":
                             fam.peer_teardown(state)

@@ -54,23 +54,25 @@ def measure(state, actors, nbytes, rounds, sleep_s=0.5):
 
 
 def cg_measure(state, actors, nbytes, rounds, sleep_s=0.5):
-    """The same rounds as a Ray Compiled Graph (compiled before, torn down after)."""
+    """The same rounds through a Ray Compiled Graph (one graph per actor count and size,
+    living for the turn: bench/cgraph.py)."""
     from ray.dag import InputNode, MultiOutputNode
+
+    from bench.cgraph import compiled
 
     clients = state["clients"][:actors]
     params = np.ones(nbytes // 8)
-    with InputNode() as inp:
-        dag = MultiOutputNode([c.task.bind(inp, sleep_s) for c in clients])
-    graph = dag.experimental_compile()
-    try:
-        params = ray.get(graph.execute(params))[0].copy()  # sets the channels up: untimed
-        overheads = []
-        for _ in range(rounds):
-            t0 = time.perf_counter()
-            results = ray.get(graph.execute(params))
-            overheads.append(time.perf_counter() - t0 - sleep_s)
-            params = results[0].copy()
-            del results
-    finally:
-        graph.teardown()
+
+    def build():
+        with InputNode() as inp:
+            return MultiOutputNode([c.task.bind(inp, sleep_s) for c in clients])
+
+    graph = compiled(state, (actors, nbytes, sleep_s), build, warm=[(params,)])
+    overheads = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        results = ray.get(graph.execute(params))
+        overheads.append(time.perf_counter() - t0 - sleep_s)
+        params = results[0].copy()
+        del results
     return _result(rounds, overheads, nbytes)

@@ -152,30 +152,31 @@ def measure(state, agents, steps):
 
 
 def cg_measure(state, agents, steps):
-    """The same steps as a Ray Compiled Graph: ``execute(joint_obs)`` per step (compiled
-    before and torn down after the timed steps)."""
+    """The same steps through a Ray Compiled Graph: ``execute(joint_obs)`` per step (one
+    graph per agent count, living for the turn: bench/cgraph.py)."""
     from ray.dag import InputNode, MultiOutputNode
+
+    from bench.cgraph import compiled
 
     policies = state["policies"][:agents]
     entry = _env(state, agents)
     env, obs = entry
-    with InputNode() as inp:
-        dag = MultiOutputNode([p.act.bind(inp) for p in policies])
-    graph = dag.experimental_compile()
-    try:
-        ray.get(graph.execute(obs))  # first execution sets the channels up: untimed
-        total_reward = 0.0
-        counts = np.zeros(len(MOVES), dtype=np.int64)
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            actions = ray.get(graph.execute(obs))
-            counts += np.bincount(actions, minlength=len(MOVES))
-            obs, rewards, done = env.step(actions)
-            total_reward += float(rewards.sum())
-            if done:
-                obs = env.reset()
-        elapsed = time.perf_counter() - t0
-    finally:
-        graph.teardown()
+
+    def build():
+        with InputNode() as inp:
+            return MultiOutputNode([p.act.bind(inp) for p in policies])
+
+    graph = compiled(state, agents, build, warm=[(obs,)])
+    total_reward = 0.0
+    counts = np.zeros(len(MOVES), dtype=np.int64)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        actions = ray.get(graph.execute(obs))
+        counts += np.bincount(actions, minlength=len(MOVES))
+        obs, rewards, done = env.step(actions)
+        total_reward += float(rewards.sum())
+        if done:
+            obs = env.reset()
+    elapsed = time.perf_counter() - t0
     entry[1] = obs
     return _result(steps, elapsed, total_reward, counts)

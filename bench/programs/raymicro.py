@@ -120,7 +120,6 @@ def _bodies(state):
 
 def measure(state, name, iters):
     body, ops = _bodies(state)[name]
-    body()  # warm
     t0 = time.perf_counter()
     for _ in range(iters):
         body()
@@ -135,15 +134,15 @@ def cg_measure(state, name, iters):
         raise ValueError("no compiled-graph form for %r" % name)
     from ray.dag import InputNode
 
-    with InputNode() as inp:
-        dag = state["actor"].small_value_arg.bind(inp)
-    graph = dag.experimental_compile()
-    try:
+    from bench.cgraph import compiled
+
+    def build():
+        with InputNode() as inp:
+            return state["actor"].small_value_arg.bind(inp)
+
+    graph = compiled(state, "1:1", build, warm=[(b"x",)])
+    t0 = time.perf_counter()
+    for _ in range(iters):
         ray.get(graph.execute(b"x"))
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            ray.get(graph.execute(b"x"))
-        elapsed = time.perf_counter() - t0
-    finally:
-        graph.teardown()
+    elapsed = time.perf_counter() - t0
     return {"name": name, "iters": iters, "seconds": elapsed, "per_s": iters / elapsed}

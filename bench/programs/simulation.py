@@ -47,7 +47,7 @@ def setup(env_ids, num_envs, seed=0):
     workers = [RolloutWorker.remote(list(env_ids), seed + i) for i in range(num_envs)]
     for env_id in env_ids:  # waits for every actor to be up
         ray.get([w.step.remote(env_id, 0) for w in workers])
-    return {"workers": workers}
+    return {"workers": workers, "env_ids": list(env_ids)}
 
 
 def teardown(state):
@@ -85,28 +85,26 @@ def measure(state, env_id, rounds):
 
 
 def cg_measure(state, env_id, rounds):
-    """The same rounds as a Ray Compiled Graph: one ``execute(t)`` per round.
-
-    The graph is compiled before and torn down after the timed rounds (its actors spin while
-    a graph is compiled, which would starve whatever runs next on a small machine).
-    """
+    """The same rounds through a Ray Compiled Graph: one ``execute(env_id, t)`` per round.
+    One graph serves every env id; it lives for the turn (bench/cgraph.py)."""
     from ray.dag import InputNode, MultiOutputNode
 
+    from bench.cgraph import compiled
+
     workers = state["workers"]
-    with InputNode() as inp:
-        dag = MultiOutputNode([w.step.bind(env_id, inp) for w in workers])
-    graph = dag.experimental_compile()
-    try:
-        ray.get(graph.execute(0))  # first execution sets the channels up: untimed
-        total_reward = 0.0
-        episodes = 0
-        t0 = time.perf_counter()
-        for t in range(rounds):
-            results = ray.get(graph.execute(t))
-            for _, reward, terminated, truncated in results:
-                total_reward += reward
-                episodes += terminated or truncated
-        elapsed = time.perf_counter() - t0
-    finally:
-        graph.teardown()
+
+    def build():
+        with InputNode() as inp:
+            return MultiOutputNode([w.step.bind(inp[0], inp[1]) for w in workers])
+
+    graph = compiled(state, "all", build, warm=[(e, 0) for e in state["env_ids"]])
+    total_reward = 0.0
+    episodes = 0
+    t0 = time.perf_counter()
+    for t in range(rounds):
+        results = ray.get(graph.execute(env_id, t))
+        for _, reward, terminated, truncated in results:
+            total_reward += reward
+            episodes += terminated or truncated
+    elapsed = time.perf_counter() - t0
     return _result(env_id, rounds, len(workers), elapsed, total_reward, episodes, results)

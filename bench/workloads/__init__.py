@@ -12,7 +12,7 @@ iterations: checks that everything runs, says nothing about speed).
 import importlib
 from dataclasses import dataclass, field
 
-FAMILIES = ("gym", "atari", "qlearning", "multiagent", "micro", "raymicro")
+FAMILIES = ("simulation", "qlearning", "multiagent", "micro", "raymicro")
 
 MIB = 1024 * 1024
 
@@ -52,6 +52,8 @@ class Case:
     fingerprint: tuple = ()  # result keys that must agree across program contenders
     charts: tuple = ()  # (chart name, x value) pairs
     mem_bytes: int = 0  # rough peak memory of one measurement; skipped if the machine lacks it
+    reps: int | None = None  # repetitions and warm-ups of this row, if not the suite's
+    warmup: int | None = None
     note: str = ""
     family: str = field(default="", init=False)
 

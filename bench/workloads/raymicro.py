@@ -9,27 +9,27 @@ from bench.workloads import Case, contenders, faster_than
 PROGRAM = "bench/programs/raymicro.py"
 # name -> (iterations in full / quick / smoke, unit)
 NAMES = {
-    "single client tasks sync": ((2000, 300, 3), "calls/s"),
-    "single client tasks async": ((5, 2, 1), "calls/s"),
-    "1:1 actor calls sync": ((5000, 500, 3), "calls/s"),
-    "1:1 actor calls async": ((10, 2, 1), "calls/s"),
-    "1:n actor calls async": ((10, 2, 1), "calls/s"),
+    "single client tasks sync": ((2000, 100, 3), "calls/s"),
+    "single client tasks async": ((5, 1, 1), "calls/s"),
+    "1:1 actor calls sync": ((5000, 300, 3), "calls/s"),
+    "1:1 actor calls async": ((10, 1, 1), "calls/s"),
+    "1:n actor calls async": ((10, 1, 1), "calls/s"),
     "n:n actor calls async": ((5, 1, 1), "calls/s"),
-    "single client get calls": ((20000, 2000, 3), "calls/s"),
-    "single client put calls": ((20000, 2000, 3), "calls/s"),
-    "single client put gigabytes": ((5, 2, 1), "GB/s"),
+    "single client get calls": ((20000, 1000, 3), "calls/s"),
+    "single client put calls": ((20000, 1000, 3), "calls/s"),
+    "single client put gigabytes": ((5, 1, 1), "GB/s"),
     "single client wait 1k refs": ((5, 1, 1), "/s"),
 }
 MODE_INDEX = {"full": 0, "quick": 1, "smoke": 2}
 NOTE = ("Ray microbenchmark rows: Ray's names and loop bodies (ray/_private/ray_perf.py); "
-        "batches of 1,000 calls (100 in smoke); 1:n and n:n use cpu_count // 2 actors as Ray "
-        "does; put gigabytes puts an 800 MiB array (8 MiB in smoke); serial is not run.")
+        "batches of 1,000 calls (100 in --smoke); 1:n and n:n use cpu_count // 2 actors as "
+        "Ray does; put gigabytes puts an 800 MiB array (200 MiB in --quick, 8 MiB in "
+        "--smoke); serial is not run.")
 
 
 def setup_params(mode):
-    if mode == "smoke":
-        return {"batch": 100, "put_mib": 8}
-    return {"batch": 1000, "put_mib": 800}
+    return {"full": {"batch": 1000, "put_mib": 800}, "quick": {"batch": 1000, "put_mib": 200},
+            "smoke": {"batch": 100, "put_mib": 8}}[mode]
 
 
 def cases(mode):
