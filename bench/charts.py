@@ -10,15 +10,18 @@ PAPER = {
                "Ray (paper)": {2: 11.7, 4: 13.0, 8: 16.5, 16: 24.3}},
     "objsize": {"LF (paper)": {10: 7, 100: 146, 300: 307, 500: 511},
                 "Ray (paper)": {10: 24, 100: 204, 300: 478, 500: 869}},
+    # time to round 500 / 500
+    "qlearning_B": {"LF (paper)": {500: 0.188, 1000: 0.190, 2000: 0.192},
+                    "Ray (paper)": {500: 0.274, 1000: 0.298, 2000: 0.384}},
 }
 
 CHARTS = {
     "actors": ("Micro-benchmark: 10 MiB each way, 0.5 s sleep", "actors",
-               "overhead per round (ms)", False),
+               "overhead per round (ms)"),
     "objsize": ("Object-size sweep at 16 actors", "array size (MiB)",
-                "overhead per round (ms)", True),
+                "overhead per round (ms)"),
     "qlearning_B": ("Synchronised Q-learning, 16 actors x 100 steps", "replay batch B",
-                    "time per round (s)", False),
+                    "time per round (s)"),
 }
 
 STYLE = {"rayreact": ("C0", "o"), "rayreact-dyn": ("C9", "s"), "ray": ("C3", "^"),
@@ -33,7 +36,7 @@ def draw(doc, out_dir, prefix):
     import matplotlib.pyplot as plt
 
     paths = []
-    for chart, (title, xlabel, ylabel, logx) in CHARTS.items():
+    for chart, (title, xlabel, ylabel) in CHARTS.items():
         series = {}
         for case in doc["cases"]:
             for name, x in case["charts"]:
@@ -62,8 +65,12 @@ def draw(doc, out_dir, prefix):
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
-        if logx:
-            ax.set_xscale("log")
+        xs = sorted({p[0] for pts in series.values() for p in pts}
+                    | {x for pts in PAPER.get(chart, {}).values() for x in pts})
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(xs)
+        ax.set_xticklabels([str(x) for x in xs])
+        ax.minorticks_off()
         ax.set_yscale("log")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)

@@ -449,6 +449,8 @@ def summarize(case, cells, contenders):
                 ratios[c] = speed_ratio(med[best], med[c], case.higher_is_better)
     targets = []
     for t in case.targets:
+        if t.vs is not None and (t.vs not in contenders or t.vs not in case.contenders):
+            continue  # not in this run
         if t.vs is None:
             v = med.get(best)
             ok = None if v is None else v < t.value

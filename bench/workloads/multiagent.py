@@ -4,7 +4,7 @@ from bench.workloads import Case, at_least, contenders, faster_than
 
 PROGRAM = "bench/programs/multiagent.py"
 AGENTS = {"full": (4, 10), "quick": (4, 10), "smoke": (2, 3)}
-STEPS = {"full": 1000, "quick": 50, "smoke": 3}
+STEPS = {"full": 300, "quick": 50, "smoke": 3}
 NOTE = ("Multi-agent rows: GridJunction (a numpy stand-in for ma-gym's TrafficJunction, as in "
         "examples/multi_agent_inference.py); one torch policy actor per agent.")
 

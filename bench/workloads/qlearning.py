@@ -9,7 +9,7 @@ from bench.workloads import Case, at_least, contenders, faster_than
 
 PROGRAM = "bench/programs/qlearning.py"
 BATCHES = {"full": (500, 1000, 2000), "quick": (500, 1000, 2000), "smoke": (500,)}
-ROUNDS = {"full": 20, "quick": 2, "smoke": 1}
+ROUNDS = {"full": 10, "quick": 2, "smoke": 1}
 NOTE = ("Q-learning rows: the paper's program (Blackjack-v1, 3-32-2 Q-network, epsilon 0.1, "
         "one gradient step per round on a replay batch of B); no compiled-graph form (the "
         "round gathers in the driver, then calls the replay actor, then learns) and no peer.")

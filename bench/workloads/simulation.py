@@ -14,7 +14,7 @@ GYM = ("CartPole-v1", "Pendulum-v1", "Blackjack-v1")
 ATARI = {"ALE/Pong-v5": "pong", "ALE/MsPacman-v5": "ms_pacman",
          "ALE/SpaceInvaders-v5": "space_invaders"}
 ATARI_ROWS = {"full": tuple(ATARI), "quick": ("ALE/Pong-v5",), "smoke": tuple(ATARI)}
-ROUNDS = {"full": (1000, 300), "quick": (30, 10), "smoke": (3, 2)}  # (gym, atari)
+ROUNDS = {"full": (300, 100), "quick": (30, 10), "smoke": (3, 2)}  # (gym, atari)
 NOTE = ("Simulation rows: the Gym peer is gymnasium's AsyncVectorEnv (one subprocess per env, "
         "one batched step per round), stepping the same envs with random actions. The Atari "
         "peer is ale_py's AtariVectorEnv (C++ threads, one batched step per round) set to v5's "
