@@ -71,6 +71,12 @@ def parse_args(argv):
     return p, p.parse_args(argv)
 
 
+def _short(text, limit=300):
+    """The first line of an error, cut to ``limit`` characters (the JSON has all of it)."""
+    line = text.strip().splitlines()[0] if text.strip() else text
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
 def _rel(path):
     rel = os.path.relpath(path, ROOT)
     return path if rel.startswith("..") else rel
@@ -152,7 +158,7 @@ def main(argv=None):
         print()
         print("Errors (host logs in %s):" % _rel(log_dir))
         for e in doc["errors"]:
-            print("- " + e)
+            print("- " + _short(e))
     if not args.no_charts:
         try:
             prefix = os.path.splitext(os.path.basename(out))[0]
@@ -168,7 +174,7 @@ def main(argv=None):
         if problems:
             print("smoke: FAILED")
             for p in problems:
-                print("  - " + p)
+                print("  - " + _short(p))
             return 1
         print("smoke: ok (every workload ran on every contender)")
     return 0

@@ -29,7 +29,6 @@ import time
 
 import psutil
 
-from bench import workloads
 from bench.contenders import CONTENDERS, RAYREACT
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))

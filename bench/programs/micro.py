@@ -31,6 +31,10 @@ def setup(max_actors):
 
 
 def teardown(state):
+    # Explicitly: a handle kept alive elsewhere (e.g. by a torn-down compiled graph) would
+    # otherwise keep the actor running through the next workloads.
+    for actor in state["clients"]:
+        ray.kill(actor)
     state.clear()
 
 

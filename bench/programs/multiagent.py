@@ -116,6 +116,10 @@ def setup(max_agents, seed=0):
 
 
 def teardown(state):
+    # Explicitly: a handle kept alive elsewhere (e.g. by a torn-down compiled graph) would
+    # otherwise keep the actor running through the next workloads.
+    for actor in state["policies"]:
+        ray.kill(actor)
     state.clear()
 
 

@@ -140,6 +140,10 @@ def setup(num_actors, steps_per_round=100, buffer_capacity=20_000, seed=0):
 
 
 def teardown(state):
+    # Explicitly: a handle kept alive elsewhere (e.g. by a torn-down compiled graph) would
+    # otherwise keep the actor running through the next workloads.
+    for actor in state["actors"] + [state["buffer"]]:
+        ray.kill(actor)
     state.clear()
 
 

@@ -62,6 +62,10 @@ def setup(batch=1000, put_mib=800):
 
 
 def teardown(state):
+    # Explicitly: a handle kept alive elsewhere (e.g. by a torn-down compiled graph) would
+    # otherwise keep the actor running through the next workloads.
+    for actor in [state["actor"], state["client"]] + state["servers"] + state["nn_actors"]:
+        ray.kill(actor)
     state.clear()
 
 

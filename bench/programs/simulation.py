@@ -51,6 +51,10 @@ def setup(env_ids, num_envs, seed=0):
 
 
 def teardown(state):
+    # Explicitly: a handle kept alive elsewhere (e.g. by a torn-down compiled graph) would
+    # otherwise keep the actor running through the next workloads.
+    for actor in state["workers"]:
+        ray.kill(actor)
     state.clear()
 
 
