@@ -76,3 +76,53 @@ def test_frames_of_any_buffer_length_fit_their_segment(n):
         assert (ser.deserialize(ser.open_frame(name, take=True)) == np.arange(n) % 256).all()
     finally:
         shm.unlink_segment(name)
+
+
+@pytest.mark.parametrize("a", [
+    np.arange(4, dtype=np.float32),
+    np.arange(12, dtype=np.int16).reshape(3, 4),
+    np.array(2.5),  # 0-d
+    np.zeros((0, 3)),
+    np.array([True, False]),
+    np.array([1 + 2j]),
+    np.array(["2020-01-01"], dtype="datetime64[D]"),
+    np.arange(6, dtype=">i4"),  # byte order kept
+])
+def test_small_arrays_pickle_in_band_and_come_back_equal_and_read_only(a):
+    f = ser.serialize(a)
+    assert not f.buffers  # in the pickle stream: no out-of-band buffer
+    b = roundtrip(a)
+    assert type(b) is np.ndarray and b.dtype == a.dtype and b.shape == a.shape
+    np.testing.assert_array_equal(a, b)
+    assert b.flags.writeable is False
+
+
+@pytest.mark.parametrize("a", [
+    np.arange(12.0).reshape(3, 4).T,  # not C-contiguous
+    np.zeros(3, dtype=[("x", "i4"), ("y", "f8")]),  # fields
+    np.array([{"k": 1}, None], dtype=object),
+    np.array(["ab", "c"]),  # unicode: NumPy's own reduction
+])
+def test_other_small_arrays_keep_numpys_own_pickling(a):
+    b = roundtrip(a)
+    assert b.dtype == a.dtype and b.shape == a.shape
+    assert all(x == y for x, y in zip(a.ravel().tolist(), b.ravel().tolist()))
+
+
+def test_an_array_met_twice_in_a_value_comes_back_as_one_object():
+    a = np.arange(5)
+    x, y = roundtrip([a, a])
+    assert x is y
+
+
+def test_serialize_is_reentrant():
+    # A value whose pickling serialises another value (nested calls share no pickler state).
+    class Outer:
+        def __reduce__(self):
+            inner = ser.serialize([np.arange(3), "inner"])
+            return (list, (ser.deserialize(inner),))
+
+    v = roundtrip([Outer(), np.arange(2)])
+    np.testing.assert_array_equal(v[0][0], np.arange(3))
+    assert v[0][1] == "inner"
+    np.testing.assert_array_equal(v[1], np.arange(2))
