@@ -32,6 +32,24 @@ def test_two_buffers_by_tag_parity(name):
     assert _value(r, 1) == ("one", 0) and _value(r, 2) == ("two", 1)
 
 
+def test_a_record_mixing_bare_and_buffered_frames_reads_back(name):
+    # Frames without out-of-band buffers are stored as bare pickle streams, the others with
+    # their frame header: both kinds, of odd lengths, in one record.
+    w = Slot(name, 4096, create=True)
+    r = Slot(name)
+    values = ["a" * 3, np.arange(100_000, dtype=np.uint8), (np.arange(3.0), 1.5), b"xyz" * 7]
+    frames = [ser.serialize(v) for v in values]
+    assert [bool(f.buffers) for f in frames] == [False, True, False, False]
+    w.write(1, frames, mask=0b100)
+    got, mask = r.read(1)
+    assert mask == 0b100
+    back = [ser.deserialize(f) for f in got]
+    assert back[0] == values[0] and back[3] == values[3]
+    np.testing.assert_array_equal(back[1], values[1])
+    np.testing.assert_array_equal(back[2][0], values[2][0])
+    assert back[2][1] == 1.5
+
+
 def test_a_reader_opening_a_grown_slot_by_its_first_name_follows_it(name):
     # Regression: growing unlinked the first segment, so an actor that opened the slot after
     # the driver had grown it failed with FileNotFoundError.

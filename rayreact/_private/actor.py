@@ -112,6 +112,19 @@ def _is_async(cls):
                for _, m in inspect.getmembers(cls, inspect.isfunction))
 
 
+def _api():
+    """The api module (imported late: it imports this one)."""
+    global _api_module
+    if _api_module is None:
+        from rayreact._private import api
+
+        _api_module = api
+    return _api_module
+
+
+_api_module = None
+
+
 class ActorMethod:
     """``handle.method``: call it with ``.remote(*args, **kwargs)``."""
 
@@ -166,14 +179,12 @@ class ActorHandle:
             weakref.finalize(self, api._actor_out_of_scope, proc, pid, self._exported)
 
     def _call(self, name, args, kwargs, num_returns):
-        from rayreact._private import api
-
-        rt = api._runtime_or_init()
+        rt = _api()._runtime_or_init()
         if _fb.active:  # Ray's refs or handles among the arguments cross here
             args, kwargs = _fb.to_reactor(args, kwargs)
         sig = self._signatures.get(name)
-        if sig is not None:
-            check_call(sig, args, kwargs, f"{self._class_name}.{name}")
+        if sig is not None and (kwargs or not sig.lo <= len(args) <= sig.hi):
+            sig(args, kwargs, f"{self._class_name}.{name}")
         n = num_returns if isinstance(num_returns, int) else 1
         refs = rt.submit(self, name, args, kwargs, n)
         if n == 1:

@@ -23,7 +23,9 @@ A slot holds one *record*: a list of serialised frames (the arguments of a call,
 values of a reaction) plus a small bit mask (which return values are errors)::
 
     [u32 nframes][u32 0][u64 mask] [u64 desc] * nframes  frames, 8-aligned
-    desc: frame length, or SEGMENT | length of the name of the segment holding the frame
+    desc: frame length, or SEGMENT | length of the name of the segment holding the frame,
+          or PLAIN | length of a frame without out-of-band buffers, stored as its bare
+          pickle stream (the common case: a step's small result)
 
 A record that does not fit makes the writer *grow* the slot (to twice the record): it creates a
 larger segment, copies the live buffer over, and marks the old one ``MOVED``; readers follow
@@ -51,6 +53,7 @@ _WRITER = 2 * _BUF_WORDS - 3  # word: pid of the writer (readers check it is ali
 _MOVED = 2 * _BUF_WORDS - 2  # word: generation of the grown slot that replaces this one
 _DONE = 2 * _BUF_WORDS - 1  # word: last tag whose reaction completed (input slots only)
 _SEGMENT = 1 << 63
+_PLAIN = 1 << 62  # desc flag: the frame is a bare pickle stream (no out-of-band buffers)
 INLINE_MAX = 32 << 20  # bytes: larger frames get a segment of their own
 _REC = struct.Struct("<IIQ")  # nframes, 0, mask
 _DESC = struct.Struct("<Q")
@@ -119,13 +122,16 @@ class Slot:
         frames = []
         for i in range(n):
             d = _DESC.unpack_from(data, 16 + 8 * i)[0]
-            if d & _SEGMENT:
+            if d & _PLAIN:
+                size = d & ~_PLAIN
+                frames.append(ser.Frame(memoryview(data)[pos:pos + size], ()))
+            elif d & _SEGMENT:
                 size = d & ~_SEGMENT
                 frames.append(ser.open_frame(data[pos:pos + size].decode(), False))
             else:
                 size = d
                 frames.append(ser.decode(memoryview(data)[pos:pos + size]))
-            pos += _pad8(size)
+            pos += (size + 7) & ~7
         return frames, mask
 
     def done(self):
@@ -145,6 +151,15 @@ class Slot:
         owned = self._owned[b] = []
         descs, pieces, size = [], [], 16 + 8 * len(frames)
         for f in frames:
+            if not f.buffers and f.segment is None:  # a bare pickle stream
+                n = len(f.meta)
+                descs.append(_PLAIN | n)
+                pieces.append(f.meta)
+                pad = (-n) & 7
+                if pad:
+                    pieces.append(bytes(pad))
+                size += n + pad
+                continue
             if f.segment is None and f.nbytes > INLINE_MAX:
                 seg = f"{self.name}.{tag}.{next(self._counter)}"
                 f.to_segment(seg)
