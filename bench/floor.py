@@ -1,0 +1,126 @@
+"""What this machine allows any one-process-per-actor runtime, measured without rayreact.
+
+    python bench/floor.py                    # CartPole-v1, 15 processes
+    python bench/floor.py --env ALE/Pong-v5 --rounds 200
+
+Three numbers, side by side in one run:
+
+* serial: N environments stepped round-robin in one process (the bench's "serial" contender).
+* ring: N processes, each owning one environment, passing K tokens around a ring of POSIX
+  semaphores (K = cores): each process waits for a token, steps once, passes it on. No driver,
+  no data, no pickling: the least a runtime that gives every actor its own process must pay per
+  step (a wake-up, a context switch, a cold cache). Ring / serial bounds what rayreact can reach
+  on the simulation rows.
+* shared memory: bytes/s of filling a *new* /dev/shm segment (the kernel allocates and zeroes
+  every page) against copying into one already mapped (what a reused arena pays).
+"""
+
+import argparse
+import mmap
+import multiprocessing as mp
+import os
+import time
+
+import numpy as np
+
+
+def _make_env(env_id, seed):
+    import gymnasium as gym
+
+    if env_id.startswith("ALE/"):
+        import ale_py
+
+        gym.register_envs(ale_py)
+    env = gym.make(env_id)
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    return env
+
+
+def _step(env):
+    _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+    if terminated or truncated:
+        env.reset()
+
+
+def serial(env_id, n, rounds):
+    envs = [_make_env(env_id, i) for i in range(n)]
+    for e in envs:
+        _step(e)
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        for e in envs:
+            _step(e)
+    return n * rounds / (time.perf_counter() - t0)
+
+
+def _ring_member(i, sems, k, env_id, rounds, ready):
+    env = _make_env(env_id, i)
+    _step(env)
+    ready.release()
+    me, nxt = sems[i], sems[(i + k) % len(sems)]
+    for _ in range(rounds):
+        me.acquire()
+        _step(env)
+        nxt.release()
+
+
+def ring(env_id, n, rounds, k):
+    ctx = mp.get_context("spawn")
+    sems = [ctx.Semaphore(0) for _ in range(n)]
+    ready = ctx.Semaphore(0)
+    procs = [ctx.Process(target=_ring_member, args=(i, sems, k, env_id, rounds, ready))
+             for i in range(n)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.acquire()
+    t0 = time.perf_counter()
+    for c in range(k):
+        sems[c].release()
+    for p in procs:
+        p.join()
+    return n * rounds / (time.perf_counter() - t0)
+
+
+def shm_rates(size=256 << 20):
+    src = np.ones(size // 8)
+    name = f"/dev/shm/rr_floor_{os.getpid()}"
+    fd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    try:
+        os.ftruncate(fd, size)
+        mm = mmap.mmap(fd, size)
+    finally:
+        os.close(fd)
+        os.unlink(name)
+    dst = np.frombuffer(mm, dtype=np.float64)
+    t0 = time.perf_counter()
+    dst[:] = src  # first touch: every page allocated and zeroed
+    fresh = size / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    dst[:] = src  # the same pages again
+    reused = size / (time.perf_counter() - t0)
+    del dst
+    mm.close()
+    return fresh, reused
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--env", default="CartPole-v1")
+    ap.add_argument("--actors", type=int, default=15)
+    ap.add_argument("--rounds", type=int, default=2000)
+    ap.add_argument("--tokens", type=int, default=len(os.sched_getaffinity(0)))
+    a = ap.parse_args()
+    s = serial(a.env, a.actors, a.rounds)
+    r = ring(a.env, a.actors, a.rounds, a.tokens)
+    fresh, reused = shm_rates()
+    print(f"{a.env}, {a.actors} environments, {a.rounds} rounds, {os.cpu_count()} cores")
+    print(f"serial (one process):                {s:10,.0f} steps/s")
+    print(f"ring of processes, {a.tokens} tokens:        {r:10,.0f} steps/s  ({r / s:.2f}x serial)")
+    print(f"new /dev/shm pages:                  {fresh / 1e9:10.2f} GB/s")
+    print(f"copy into mapped pages:              {reused / 1e9:10.2f} GB/s")
+
+
+if __name__ == "__main__":
+    main()
