@@ -10,7 +10,9 @@ Three numbers, side by side in one run:
   semaphores (K = cores): each process waits for a token, steps once, passes it on. No driver,
   no data, no pickling: the least a runtime that gives every actor its own process must pay per
   step (a wake-up, a context switch, a cold cache). Ring / serial bounds what rayreact can reach
-  on the simulation rows.
+  on the simulation rows. Once with processes started fresh ("spawn"), once forked from a
+  process that has imported the environment's packages ("fork", as rayreact's zygote does):
+  forked processes share those pages, and so the caches.
 * shared memory: bytes/s of filling a *new* /dev/shm segment (the kernel allocates and zeroes
   every page) against copying into one already mapped (what a reused arena pays).
 """
@@ -65,8 +67,8 @@ def _ring_member(i, sems, k, env_id, rounds, ready):
         nxt.release()
 
 
-def ring(env_id, n, rounds, k):
-    ctx = mp.get_context("spawn")
+def ring(env_id, n, rounds, k, start):
+    ctx = mp.get_context(start)
     sems = [ctx.Semaphore(0) for _ in range(n)]
     ready = ctx.Semaphore(0)
     procs = [ctx.Process(target=_ring_member, args=(i, sems, k, env_id, rounds, ready))
@@ -113,11 +115,13 @@ def main():
     ap.add_argument("--tokens", type=int, default=len(os.sched_getaffinity(0)))
     a = ap.parse_args()
     s = serial(a.env, a.actors, a.rounds)
-    r = ring(a.env, a.actors, a.rounds, a.tokens)
+    rings = {start: ring(a.env, a.actors, a.rounds, a.tokens, start) for start in ("spawn", "fork")}
     fresh, reused = shm_rates()
     print(f"{a.env}, {a.actors} environments, {a.rounds} rounds, {os.cpu_count()} cores")
     print(f"serial (one process):                {s:10,.0f} steps/s")
-    print(f"ring of processes, {a.tokens} tokens:        {r:10,.0f} steps/s  ({r / s:.2f}x serial)")
+    for start, r in rings.items():
+        print(f"ring of {start:5} processes, {a.tokens} tokens: {r:10,.0f} steps/s  "
+              f"({r / s:.2f}x serial)")
     print(f"new /dev/shm pages:                  {fresh / 1e9:10.2f} GB/s")
     print(f"copy into mapped pages:              {reused / 1e9:10.2f} GB/s")
 

@@ -14,10 +14,14 @@ def session_files(session):
 
 
 def session_processes(session):
+    """pids of the session's live processes: workers started fresh, the zygote and its forks
+    (which keep the zygote's command line)."""
+    from rayreact._private.api import _WORKER_MODULES
+
     out = []
     for p in psutil.process_iter(["pid", "cmdline", "status"]):
         cmd = p.info.get("cmdline") or []
-        if "rayreact._private.worker" in cmd and session in cmd \
+        if any(m in cmd for m in _WORKER_MODULES) and session in cmd \
                 and p.info["status"] != psutil.STATUS_ZOMBIE:
             out.append(p.info["pid"])
     return out

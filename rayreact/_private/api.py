@@ -37,6 +37,8 @@ logger = logging.getLogger("rayreact")
 _rt = None  # this process's Runtime
 _node = None  # the driver's Node (None in workers)
 _POOL = struct.Struct("<QQ")
+# Command lines of a session's processes: workers started fresh, the zygote and its forks.
+_WORKER_MODULES = ("rayreact._private.worker", "rayreact._private.zygote")
 _POOL_SLOTS = 256
 
 
@@ -69,6 +71,7 @@ class Node:
         self._monitor = threading.Thread(target=self._monitor_loop, name="rayreact-monitor",
                                          daemon=True)
         self._monitor.start()
+        self.zygote = process_mod.start_zygote(self.session, namespace, num_cpus)
         for _ in range(num_cpus):
             self._add_pool_worker()
 
@@ -152,16 +155,17 @@ class Node:
         pids = set(self.children)
         for p in psutil.process_iter(["pid", "cmdline"]):
             cmd = p.info.get("cmdline") or []
-            if len(cmd) > 4 and cmd[2:3] == ["rayreact._private.worker"] and cmd[3] == self.session:
+            if len(cmd) > 4 and cmd[2] in _WORKER_MODULES and cmd[3] == self.session:
                 pids.add(p.info["pid"])
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        for _proc, p, _kind in list(self.children.values()):
+        for p in [p for _proc, p, _kind in list(self.children.values())] + [self.zygote]:
             try:
-                p.wait(timeout=5)
+                if p is not None:
+                    p.wait(timeout=5)
             except Exception:  # noqa: BLE001
                 pass
         self._monitor.join(timeout=2)

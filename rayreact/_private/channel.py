@@ -39,6 +39,14 @@ DEFAULT_CAPACITY = 8 << 20
 _FENCE = None
 
 
+def _forget_fence():
+    global _FENCE
+    _FENCE = None  # a forked child must not share its parent's private semaphore
+
+
+os.register_at_fork(after_in_child=_forget_fence)
+
+
 def _fence():
     """A full memory fence: an uncontended post and take of a private semaphore (two atomic
     read-modify-writes, no system call)."""

@@ -32,8 +32,9 @@ _IDLE_CHECK = 1.0  # seconds between checks that the driver is alive, while idle
 _SPIN = 100e-6  # seconds
 # Test-only switch: sleep a random time of up to this many seconds before each reaction, so
 # tests can show that results do not depend on timing (tests/test_determinism.py).
-_TEST_DELAY = float(os.environ.get("RAYREACT_TEST_DELAY", "0") or 0)
-_delay_rng = random.Random(os.urandom(8))
+# (Read in main: a worker forked by the zygote gets its environment there.)
+_TEST_DELAY = 0.0
+_delay_rng = None
 
 
 def _test_delay():
@@ -42,6 +43,9 @@ def _test_delay():
 
 
 def main():
+    global _TEST_DELAY, _delay_rng
+    _TEST_DELAY = float(os.environ.get("RAYREACT_TEST_DELAY", "0") or 0)
+    _delay_rng = random.Random(os.urandom(8))
     session, proc_hex, kind, driver_pid = sys.argv[1:5]
     proc, driver_pid = int(proc_hex, 16), int(driver_pid)
     faulthandler.enable()

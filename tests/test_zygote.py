@@ -1,0 +1,100 @@
+"""Workers forked by the session's zygote behave as fresh interpreters would (zygote.py)."""
+
+import os
+
+import numpy.random  # noqa: F401 - so that the zygote preloads it (its state is per process)
+import psutil
+
+from helpers import run_script
+
+
+def test_workers_are_forked_by_the_zygote_not_by_the_driver(rr):
+    from rayreact._private import api
+
+    zygote = api._node.zygote
+    assert zygote is not None and zygote.poll() is None
+
+    @rr.remote
+    class A:
+        def parent(self):
+            return os.getppid()
+
+    a, b = A.remote(), A.remote()
+    assert rr.get([a.parent.remote(), b.parent.remote()]) == [zygote.pid] * 2
+    assert zygote.pid != os.getpid()
+
+
+def test_each_worker_has_its_own_numpy_and_random_state(rr):
+    # Forked children would share their template's generator state: each must be reseeded.
+    @rr.remote
+    class A:
+        def draw(self):
+            import random
+
+            import numpy as np
+
+            return float(np.random.rand()), random.random()
+
+    draws = rr.get([A.remote().draw.remote() for _ in range(3)])
+    assert len({d[0] for d in draws}) == 3 and len({d[1] for d in draws}) == 3
+
+
+def test_subprocesses_started_by_an_actor_report_their_exit_status(rr):
+    # The zygote ignores SIGCHLD (the kernel reaps its children); a worker must not inherit
+    # that, or waitpid in the worker fails and subprocess invents exit status 0.
+    @rr.remote
+    class A:
+        def run(self, code):
+            import subprocess
+            import sys
+
+            return subprocess.run([sys.executable, "-c", f"raise SystemExit({code})"]).returncode
+
+    a = A.remote()
+    assert rr.get([a.run.remote(0), a.run.remote(3)]) == [0, 3]
+
+
+def test_a_worker_sees_the_drivers_environment_and_sys_path_at_creation(rr, tmp_path):
+    (tmp_path / "late_module.py").write_text("VALUE = 42\n")
+    import sys
+
+    sys.path.insert(0, str(tmp_path))
+    os.environ["RAYREACT_TEST_LATE_VAR"] = "set after init"
+    try:
+        @rr.remote
+        class A:
+            def look(self):
+                import late_module
+
+                return os.environ.get("RAYREACT_TEST_LATE_VAR"), late_module.VALUE
+
+        assert rr.get(A.remote().look.remote()) == ("set after init", 42)
+    finally:
+        sys.path.remove(str(tmp_path))
+        del os.environ["RAYREACT_TEST_LATE_VAR"]
+
+
+def test_without_the_zygote_workers_start_as_fresh_interpreters():
+    r = run_script("""
+        import os, psutil, rayreact as ray
+        ray.init(num_cpus=1)
+        @ray.remote
+        class A:
+            def cmd(self):
+                return psutil.Process().cmdline()
+        cmd = ray.get(A.remote().cmd.remote())
+        assert "rayreact._private.worker" in cmd, cmd
+        assert ray._private.api._node.zygote is None
+        print("ok")
+    """, env={**os.environ, "RAYREACT_ZYGOTE": "0"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
+
+
+def test_the_zygote_exits_with_the_session(rr):
+    from rayreact._private import api
+
+    pid = api._node.zygote.pid
+    rr.shutdown()
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    rr.init(num_cpus=2)  # the fixture shuts down once more
