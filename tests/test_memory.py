@@ -41,6 +41,7 @@ def test_ten_thousand_iterations_keep_shm_flat(rr):
     files, used, entries = len(session_files(session)), shm_bytes(session), len(rt.table)
     for i in range(200, 10_200):
         iteration(i)
-    assert len(session_files(session)) == files
+    # (Fewer is fine: a pooled segment, reused for a value that was then shared, is unlinked.)
+    assert len(session_files(session)) <= files
     assert shm_bytes(session) <= used
     assert len(rt.table) <= entries + 2

@@ -49,15 +49,62 @@ def test_segment_frames_are_mapped_read_only(tmp_path):
 
     name = f"rr_t{os.getpid():x}_seg"
     try:
-        ser.serialize(np.ones(1000)).to_segment(name)
+        ser.serialize(np.ones(100_000)).to_segment(name, pooled=False)
         f = ser.open_frame(name, take=True)
         arr = ser.deserialize(f)
-        assert arr.sum() == 1000 and arr.flags.writeable is False
-        del f  # the frame owned the name: it is unlinked, the mapping lives on in arr
-        assert not os.path.exists(f"/dev/shm/{name}")
-        assert arr.sum() == 1000
+        assert arr.sum() == 100_000 and arr.flags.writeable is False
+        del f  # the array still views the segment: it stays
+        assert os.path.exists(f"/dev/shm/{name}") and arr.sum() == 100_000
     finally:
         shm.unlink_segment(name)
+
+
+def _segment(tag, n=100_000):
+    import os
+
+    name = f"rr_t{os.getpid():x}_{tag}"
+    return ser.serialize(np.full(n, 7.0)).to_segment(name, pooled=False), name
+
+
+def test_an_owned_segment_is_reused_once_its_last_view_is_gone():
+    import gc
+    import os
+
+    from rayreact._private import shm
+
+    name, _ = _segment("own")
+    try:
+        arr = ser.deserialize(ser.open_frame(name, take=True))
+        # While a view lives, the segment is not handed out again.
+        assert ser.serialize(np.zeros(100_000)).to_segment(f"rr_t{os.getpid():x}_new1") != name
+        del arr
+        gc.collect()
+        # Now its pages are reused for the next large frame of about its size, in place.
+        again = ser.serialize(np.arange(100_000.0))
+        assert again.to_segment(f"rr_t{os.getpid():x}_new2") == name
+        np.testing.assert_array_equal(ser.deserialize(ser.open_frame(name, take=False)),
+                                      np.arange(100_000.0))
+    finally:
+        for path in shm.session_files(f"t{os.getpid():x}"):
+            os.unlink(path)
+
+
+def test_a_shared_segment_is_unlinked_not_reused():
+    import gc
+    import os
+
+    from rayreact._private import shm
+
+    name, _ = _segment("shared")
+    try:
+        f = ser.open_frame(name, take=True)
+        f.mark_shared()  # its name went to another process, which may still map it
+        del f
+        gc.collect()
+        assert not os.path.exists(f"/dev/shm/{name}")
+    finally:
+        for path in shm.session_files(f"t{os.getpid():x}"):
+            os.unlink(path)
 
 
 @pytest.mark.parametrize("n", [1000, 1001, 1003])

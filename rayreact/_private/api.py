@@ -172,6 +172,7 @@ class Node:
         os.close(self._wake_r)
         os.close(self._wake_w)
         shm.cleanup_session(self.session)
+        ser.forget_pooled_segments()  # their names went with the session
 
 
 # -- init / shutdown -----------------------------------------------------------------------------

@@ -104,8 +104,7 @@ def _function_frame(rt, function):
     and every task names it, instead of copying it into each task's record."""
     f = ser.serialize(function)
     if f.nbytes > ser.SEGMENT_THRESHOLD:
-        name = f"{rt._seg_prefix()}fn{random.getrandbits(32):x}"
-        f.to_segment(name)
+        name = f.to_segment(f"{rt._seg_prefix()}fn{random.getrandbits(32):x}")
         g = ser.open_frame(name, take=True)
         g.refs = f.refs
         f = g

@@ -199,10 +199,10 @@ class Runtime:
         descs, pieces, size = [], [], 0
         for f in frames:
             if f.segment is not None:
+                f.mark_shared()
                 descs.append((f.segment, False))
             elif f.nbytes > min(ser.SEGMENT_THRESHOLD, ch.max_record // 2):
-                name = f"{self._seg_prefix()}{next(self._counter):x}"
-                f.to_segment(name)
+                name = f.to_segment(f"{self._seg_prefix()}{next(self._counter):x}")
                 descs.append((name, True))
             else:
                 ps, n = f.pieces()
@@ -417,8 +417,7 @@ class Runtime:
     def put(self, value):
         f = ser.serialize(value)
         if f.nbytes > ser.SEGMENT_THRESHOLD:  # big: one segment, borrowed zero-copy by readers
-            name = f"{self._seg_prefix()}{next(self._counter):x}"
-            f.to_segment(name)
+            name = f.to_segment(f"{self._seg_prefix()}{next(self._counter):x}")
             g = ser.open_frame(name, take=True)
         else:  # small: one private copy, so later changes to the caller's value don't show
             ps, _ = f.pieces()

@@ -15,8 +15,11 @@ Refs met while pickling are collected (``contained_refs``) so the runtime can ac
 """
 
 import io
+import os
 import pickle
 import struct
+import threading
+import weakref
 
 import cloudpickle
 import numpy as np
@@ -44,19 +47,26 @@ def _pad(n, a=8):
 class Frame:
     """A serialised value: pickle stream + out-of-band buffers (+ refs pickled inside it).
 
-    ``owned_segment`` names a shared-memory segment this frame is responsible for: it is
-    unlinked when the frame is garbage collected (the mapping itself stays valid while any
-    NumPy view of it lives).
+    ``segment`` names the shared-memory segment the frame lies in, if any. ``shared`` is set
+    on a frame that *owns* its segment (``open_frame(take=True)``): a one-item list, made true
+    once the segment's name is handed to another process (which may map it for as long as it
+    likes). When the frame and every NumPy view of it are gone, an owned segment that was
+    never shared goes back to this process's segment pool; a shared one is unlinked.
     """
 
-    __slots__ = ("meta", "buffers", "refs", "segment", "owned_segment", "__weakref__")
+    __slots__ = ("meta", "buffers", "refs", "segment", "shared", "__weakref__")
 
-    def __init__(self, meta, buffers, refs=(), segment=None, owned_segment=None):
+    def __init__(self, meta, buffers, refs=(), segment=None):
         self.meta = meta
         self.buffers = buffers
         self.refs = refs
         self.segment = segment
-        self.owned_segment = owned_segment
+        self.shared = None
+
+    def mark_shared(self):
+        """Another process is given this frame's segment by name (it may keep it mapped)."""
+        if self.shared is not None:
+            self.shared[0] = True
 
     @property
     def nbytes(self):
@@ -89,15 +99,80 @@ class Frame:
             pos += n
         return pos
 
-    def to_segment(self, name):
-        """Copy the frame into a new shared-memory segment ``name``."""
-        mm = shm.create_segment(name, max(self.nbytes, 1))
+    def to_segment(self, name, pooled=True):
+        """Copy the frame into a shared-memory segment: one from the pool (``pooled``) or a new
+        one named ``name``. Returns the segment's name."""
+        need = max(self.nbytes, 1)
+        mm = None
+        if pooled:
+            name_mm = _pool.take(need)
+            if name_mm is not None:
+                name, mm = name_mm
+        if mm is None:
+            mm = shm.create_segment(name, need)
         self.write_into(mm)
         mm.close()
+        return name
 
-    def __del__(self):
-        if self.owned_segment is not None:
-            shm.unlink_segment(self.owned_segment)
+
+class _SegmentPool:
+    """Segments this process owned and released, kept for its next large frames.
+
+    A new segment costs the kernel allocating and zeroing every page (about 1 GB/s here,
+    against ~10 GB/s for copying into pages already mapped: ``bench/floor.py``), so a large
+    value that goes back and forth (arguments out, results back) reuses the same pages. Only
+    segments no other process may still map are pooled (see ``Frame.shared``). The pool holds
+    at most ``POOL_BYTES`` (1/16 of the memory, 512 MiB at least); beyond that the oldest are
+    unlinked.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.free = []  # [(size, name)], oldest first
+        self.total = 0
+
+    def take(self, need):
+        """(name, read-write mmap) of a pooled segment of ``need`` to 2 x ``need`` bytes."""
+        with self.lock:
+            fits = [i for i, (size, _) in enumerate(self.free) if need <= size <= 2 * need]
+            if not fits:
+                return None
+            size, name = self.free.pop(min(fits, key=lambda i: self.free[i][0]))
+            self.total -= size
+        try:
+            return name, shm.open_segment(name, populate=True)
+        except FileNotFoundError:  # the session is being cleaned up
+            return None
+
+    def give(self, name, size):
+        with self.lock:
+            self.free.append((size, name))
+            self.total += size
+            evicted = []
+            while self.total > POOL_BYTES:
+                old_size, old = self.free.pop(0)
+                self.total -= old_size
+                evicted.append(old)
+        for old in evicted:
+            shm.unlink_segment(old)
+
+
+POOL_BYTES = max(512 << 20, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 16)
+_pool = _SegmentPool()
+os.register_at_fork(after_in_child=_pool.__init__)  # a forked worker starts with none
+
+
+def forget_pooled_segments():
+    """Empty this process's segment pool (the session that named them is over)."""
+    _pool.__init__()
+
+
+def _release_segment(name, size, shared):
+    """The last view of an owned segment is gone: pool it, or unlink it if it was shared."""
+    if shared[0]:
+        shm.unlink_segment(name)
+    else:
+        _pool.give(name, size)
 
 
 def decode(view, refs=()):
@@ -117,12 +192,19 @@ def decode(view, refs=()):
 
 
 def open_frame(name, take):
-    """Map the segment ``name`` read-only; ``take``: this frame now owns (and will unlink) it."""
+    """Map the segment ``name`` read-only; ``take``: this process now owns it (it is pooled
+    or unlinked once the frame and every NumPy view of it are gone: see ``Frame``)."""
     mm = shm.open_segment(name, readonly=True)
-    f = decode(memoryview(mm))
-    f.segment = name
     if take:
-        f.owned_segment = name
+        # Every view of the frame (its memoryviews, the arrays unpickled over them) keeps
+        # ``owner`` alive, so its finalizer runs when the last of them is gone.
+        owner = np.frombuffer(mm, dtype=np.uint8)
+        f = decode(owner)
+        f.shared = [False]
+        weakref.finalize(owner, _release_segment, name, len(mm), f.shared)
+    else:
+        f = decode(memoryview(mm))
+    f.segment = name
     return f
 
 

@@ -162,10 +162,12 @@ class Slot:
                 continue
             if f.segment is None and f.nbytes > INLINE_MAX:
                 seg = f"{self.name}.{tag}.{next(self._counter)}"
-                f.to_segment(seg)
+                f.to_segment(seg, pooled=False)  # unlinked by this slot two tags later
                 owned.append(seg)
                 f = _Named(seg)
             if isinstance(f, _Named) or f.segment is not None:
+                if not isinstance(f, _Named):
+                    f.mark_shared()  # readers map it by name
                 name = (f.name if isinstance(f, _Named) else f.segment).encode()
                 descs.append(_SEGMENT | len(name))
                 pieces.append(name)
