@@ -455,7 +455,11 @@ def summarize(case, cells, contenders):
             ok = None if v is None else v < t.value
             targets.append({"text": t.text, "met": ok, "value": v})
         else:
-            r = ratios.get(t.vs)
+            if t.vs in RAYREACT:  # compiled mode against the other rayreact mode
+                r = (speed_ratio(med["rayreact"], med[t.vs], case.higher_is_better)
+                     if "rayreact" in med and t.vs in med else None)
+            else:
+                r = ratios.get(t.vs)
             ok = None if r is None else (r > t.value if t.strict else r >= t.value)
             targets.append({"text": t.text, "met": ok, "ratio": r})
     consistent = None

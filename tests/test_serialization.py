@@ -173,3 +173,21 @@ def test_serialize_is_reentrant():
     np.testing.assert_array_equal(v[0][0], np.arange(3))
     assert v[0][1] == "inner"
     np.testing.assert_array_equal(v[1], np.arange(2))
+
+
+def test_nothing_is_pooled_while_memory_is_short(monkeypatch):
+    import gc
+    import os
+
+    from rayreact._private import shm
+
+    monkeypatch.setattr(ser, "_memory_left_after", lambda size: 0)
+    name, _ = _segment("short")
+    try:
+        arr = ser.deserialize(ser.open_frame(name, take=True))
+        del arr
+        gc.collect()
+        assert not os.path.exists(f"/dev/shm/{name}")  # unlinked, not kept
+    finally:
+        for path in shm.session_files(f"t{os.getpid():x}"):
+            os.unlink(path)

@@ -54,22 +54,26 @@ def test_subprocesses_started_by_an_actor_report_their_exit_status(rr):
     assert rr.get([a.run.remote(0), a.run.remote(3)]) == [0, 3]
 
 
-def test_a_worker_sees_the_drivers_environment_and_sys_path_at_creation(rr, tmp_path):
+def test_a_worker_sees_the_drivers_environment_sys_path_and_directory_at_creation(rr, tmp_path):
     (tmp_path / "late_module.py").write_text("VALUE = 42\n")
     import sys
 
     sys.path.insert(0, str(tmp_path))
     os.environ["RAYREACT_TEST_LATE_VAR"] = "set after init"
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
     try:
         @rr.remote
         class A:
             def look(self):
                 import late_module
 
-                return os.environ.get("RAYREACT_TEST_LATE_VAR"), late_module.VALUE
+                return (os.environ.get("RAYREACT_TEST_LATE_VAR"), late_module.VALUE,
+                        os.getcwd())
 
-        assert rr.get(A.remote().look.remote()) == ("set after init", 42)
+        assert rr.get(A.remote().look.remote()) == ("set after init", 42, str(tmp_path))
     finally:
+        os.chdir(cwd)
         sys.path.remove(str(tmp_path))
         del os.environ["RAYREACT_TEST_LATE_VAR"]
 

@@ -12,7 +12,7 @@ iterations: checks that everything runs, says nothing about speed).
 import importlib
 from dataclasses import dataclass, field
 
-FAMILIES = ("simulation", "qlearning", "multiagent", "micro", "raymicro")
+FAMILIES = ("simulation", "qlearning", "multiagent", "pipeline", "micro", "raymicro")
 
 MIB = 1024 * 1024
 

@@ -40,7 +40,9 @@ def cases(mode):
             params={"env_id": env_id, "rounds": atari_rounds if atari else gym_rounds},
             metric="steps_per_s", unit="steps/s", higher_is_better=True,
             contenders=contenders(cg=True, peer=True),
-            targets=(serial, faster_than("ray", "Ray"), faster_than("ray-cg", "Ray CG")),
+            targets=(serial, faster_than("ray", "Ray"), faster_than("ray-cg", "Ray CG"))
+            + ((at_least("rayreact-dyn", 1.5, "dynamic mode (compiled)"),)
+               if env_id == "CartPole-v1" else ()),
             fingerprint=("total_reward", "episodes", "checksum")))
     return out
 

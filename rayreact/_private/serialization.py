@@ -23,6 +23,7 @@ import weakref
 
 import cloudpickle
 import numpy as np
+import psutil
 
 from rayreact._private import shm
 
@@ -121,9 +122,11 @@ class _SegmentPool:
     A new segment costs the kernel allocating and zeroing every page (about 1 GB/s here,
     against ~10 GB/s for copying into pages already mapped: ``bench/floor.py``), so a large
     value that goes back and forth (arguments out, results back) reuses the same pages. Only
-    segments no other process may still map are pooled (see ``Frame.shared``). The pool holds
-    at most ``POOL_BYTES`` (1/16 of the memory, 512 MiB at least); beyond that the oldest are
-    unlinked.
+    segments no other process may still map are pooled (see ``Frame.shared``), and only up to
+    ``POOL_MAX_SEGMENT`` each. A pool holds at most ``POOL_BYTES`` (the oldest go first),
+    nothing at all once less than a quarter of the machine's memory is available, and nothing
+    once its worker has been idle for a second (``worker._Loop.idle_wait``): the pages then go
+    back to the kernel, as they did before there was a pool.
     """
 
     def __init__(self):
@@ -144,12 +147,23 @@ class _SegmentPool:
         except FileNotFoundError:  # the session is being cleaned up
             return None
 
+    def drain(self):
+        """Unlink every pooled segment (a worker that went idle keeps no memory)."""
+        with self.lock:
+            names = [name for _, name in self.free]
+            self.free, self.total = [], 0
+        for name in names:
+            shm.unlink_segment(name)
+
     def give(self, name, size):
+        # While memory is short, keep nothing: this segment and the pool go back to the kernel.
+        limit = POOL_BYTES if size <= POOL_MAX_SEGMENT and \
+            _memory_left_after(size) > _RESERVE else 0
         with self.lock:
             self.free.append((size, name))
             self.total += size
             evicted = []
-            while self.total > POOL_BYTES:
+            while self.free and self.total > limit:
                 old_size, old = self.free.pop(0)
                 self.total -= old_size
                 evicted.append(old)
@@ -157,9 +171,21 @@ class _SegmentPool:
             shm.unlink_segment(old)
 
 
-POOL_BYTES = max(512 << 20, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 16)
+def _memory_left_after(size):
+    return psutil.virtual_memory().available - size
+
+
+_PHYS = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+POOL_BYTES = 256 << 20  # per process
+POOL_MAX_SEGMENT = 64 << 20  # larger segments are not pooled
+_RESERVE = _PHYS // 4  # pool nothing while less than this much memory is available
 _pool = _SegmentPool()
 os.register_at_fork(after_in_child=_pool.__init__)  # a forked worker starts with none
+
+
+def drain_segment_pool():
+    """Unlink this process's pooled segments (see ``_SegmentPool``)."""
+    _pool.drain()
 
 
 def forget_pooled_segments():

@@ -22,8 +22,13 @@ def prefix(session: str) -> str:
     return f"rr_{session}_"
 
 
+created = 0  # segments this process has created (bench/programs/pipeline.py reports it)
+
+
 def create_segment(name: str, size: int) -> mmap.mmap:
     """Create the segment ``name`` of ``size`` bytes (> 0) and map it read-write."""
+    global created
+    created += 1
     fd = os.open(os.path.join(SHM_DIR, name), os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
     try:
         os.ftruncate(fd, size)

@@ -27,7 +27,7 @@ values of a reaction) plus a small bit mask (which return values are errors)::
           or PLAIN | length of a frame without out-of-band buffers, stored as its bare
           pickle stream (the common case: a step's small result)
 
-A record that does not fit makes the writer *grow* the slot (to twice the record): it creates a
+A record that does not fit makes the writer *grow* the slot (to 1.25 times the record): it creates a
 larger segment, copies the live buffer over, and marks the old one ``MOVED``; readers follow
 the mark. The old segment stays until the graph is torn down: a reader that opens the slot
 later (an actor still busy when the graph was installed) opens it by its first name. A value keeps its size from one iteration to the next in a loop, so this happens
@@ -208,7 +208,9 @@ class Slot:
         old_words, old_mv, old_cap = self.words, self._mv, self.capacity
         other = 1 - b
         gen = self.gen + 1
-        new = Slot(self.name, 2 * need, create=True, gen=gen)
+        # A quarter more than this record: a loop's values keep their size, and each buffer of
+        # each port of a graph is this big (twice as much per port), so no more than that.
+        new = Slot(self.name, need + need // 4, create=True, gen=gen)
         # Keep the other buffer (the previous tag, perhaps still being read) and the done word.
         n = old_words[other * _BUF_WORDS + _NBYTES]
         src = _HDR_BYTES + other * old_cap

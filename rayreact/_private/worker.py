@@ -91,6 +91,7 @@ class _Loop:
         if not self.rt.inbox.wait(_IDLE_CHECK, self.spin, ready):
             if not pid_alive(self.rt.driver_pid):
                 raise SystemExit(0)
+            ser.drain_segment_pool()  # idle for a second: hold no pooled memory
         self.spin = _SPIN if time.perf_counter() - start < _SPIN else 0.0
 
 

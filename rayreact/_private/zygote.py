@@ -15,7 +15,7 @@ milliseconds instead of re-importing torch each.
 
 What a worker sees is what a fresh interpreter would: the zygote runs no user code (the
 user's functions and classes arrive by value, as before), each child gets the requester's
-current environment variables and ``sys.path``, NumPy's global random state is reseeded from
+current environment variables, ``sys.path`` and working directory, NumPy's global random state is reseeded from
 the OS (Python's ``random`` reseeds itself after a fork), and SIGCHLD is back to its default.
 If the zygote is gone or disabled (``RAYREACT_ZYGOTE=0``), workers start as fresh interpreters.
 """
@@ -42,8 +42,9 @@ _IDLE_CHECK = 1.0  # seconds between checks that the driver is alive
 
 
 def request(session, proc, kind, driver_pid, env):
-    """The record asking the zygote of ``session`` to fork worker ``proc`` (bytes)."""
-    return pickle.dumps((proc, kind, driver_pid, env), protocol=5)
+    """The record asking the zygote of ``session`` to fork worker ``proc`` (bytes): the worker
+    starts in the requester's current directory, with environment ``env``."""
+    return pickle.dumps((proc, kind, driver_pid, env, os.getcwd()), protocol=5)
 
 
 _NOT_PRELOADED = ("rayreact", "ray", "pytest", "_pytest", "pip", "setuptools")
@@ -85,10 +86,10 @@ def main():
             if not ch.wait(_IDLE_CHECK) and not pid_alive(driver_pid):
                 os._exit(0)
             continue
-        proc, kind, worker_driver, env = pickle.loads(data)
+        proc, kind, worker_driver, env, cwd = pickle.loads(data)
         pid = os.fork()
         if pid == 0:
-            _child(ch, session, proc, kind, worker_driver, env)
+            _child(ch, session, proc, kind, worker_driver, env, cwd)
         try:
             inbox = Channel(session, inbox_name(proc))
         except FileNotFoundError:  # the requester gave up and cleaned up
@@ -98,12 +99,16 @@ def main():
         inbox.close()
 
 
-def _child(ch, session, proc, kind, driver_pid, env):
+def _child(ch, session, proc, kind, driver_pid, env, cwd):
     try:
         ch.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.environ.clear()
         os.environ.update(env)
+        try:
+            os.chdir(cwd)
+        except OSError:  # the directory is gone: stay where the zygote is
+            pass
         np = sys.modules.get("numpy")
         if np is not None:
             np.random.seed()  # fresh entropy, as a fresh interpreter would have
