@@ -83,8 +83,12 @@ def test_borrowed_ref_of_dead_owner_raises_owner_died(rr):
     inner = rr.get(o.make.remote())
     assert rr.get(inner[0]) == "value"
     rr.kill(o)
-    fresh = rr.get(Owner.remote().make.remote())  # another owner, still alive
+    # Another owner, kept alive by its handle (an anonymous actor whose handle is dropped
+    # exits, and its objects with it: racing the read, as it did once workers started fast).
+    keeper = Owner.remote()
+    fresh = rr.get(keeper.make.remote())
     assert rr.get(read.remote(fresh)) == "value"
+    del keeper
 
 
 def test_get_on_ref_owned_by_killed_actor(rr):

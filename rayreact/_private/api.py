@@ -173,6 +173,7 @@ class Node:
         os.close(self._wake_w)
         shm.cleanup_session(self.session)
         ser.forget_pooled_segments()  # their names went with the session
+        process_mod.forget_zygote(self.session)
 
 
 # -- init / shutdown -----------------------------------------------------------------------------

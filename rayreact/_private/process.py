@@ -79,6 +79,13 @@ def spawn_worker(rt, kind, namespace, num_cpus):
     return proc, p
 
 
+def forget_zygote(session):
+    """Drop this process's channel to the zygote of ``session`` (which has ended)."""
+    z = _zygotes.pop(session, None)
+    if z:
+        z.close()
+
+
 _ZYGOTE_WAIT = 120.0  # seconds a fork may wait for the zygote (it may still be preloading)
 _zygotes = {}  # session -> Channel to its zygote, or None (none: start fresh interpreters)
 
