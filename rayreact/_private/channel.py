@@ -20,6 +20,7 @@ process reads it, and only it writes ``head``; producers only read ``head`` to s
 
 import os
 import struct
+import threading
 import time
 
 from rayreact._private import shm
@@ -36,27 +37,24 @@ _HEAD, _TAIL, _PID, _STATUS, _SLEEPING, _AWAITED = 0, 1, 2, 3, 6, 7
 DEFAULT_CAPACITY = 8 << 20
 
 
-_FENCE = None
+_FENCE = threading.Lock()
 
 
 def _forget_fence():
     global _FENCE
-    _FENCE = None  # a forked child must not share its parent's private semaphore
+    _FENCE = threading.Lock()  # a forked child starts with an unheld lock of its own
 
 
 os.register_at_fork(after_in_child=_forget_fence)
 
 
 def _fence():
-    """A full memory fence: an uncontended post and take of a private semaphore (two atomic
-    read-modify-writes, no system call)."""
-    global _FENCE
-    if _FENCE is None:
-        import _multiprocessing
-
-        _FENCE = _multiprocessing.SemLock(1, 0, 1, f"/rr_fence_{os.getpid()}", True)
+    """A full memory fence: an uncontended take and release of a private lock. CPython's locks
+    are POSIX semaphores here, whose uncontended wait and post are single locked atomic
+    instructions (full barriers on x86-64) and make no system call. (A named semaphore did the
+    same, but a process killed between creating and unlinking its name left the name behind.)"""
+    _FENCE.acquire()
     _FENCE.release()
-    _FENCE.acquire(False)
 
 
 class ChannelClosed(Exception):
