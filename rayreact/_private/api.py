@@ -172,7 +172,7 @@ class Node:
         os.close(self._wake_r)
         os.close(self._wake_w)
         shm.cleanup_session(self.session)
-        ser.forget_pooled_segments()  # their names went with the session
+        ser.drain_segment_pool()  # (their names went with the session)
         process_mod.forget_zygote(self.session)
 
 

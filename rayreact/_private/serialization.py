@@ -188,11 +188,6 @@ def drain_segment_pool():
     _pool.drain()
 
 
-def forget_pooled_segments():
-    """Empty this process's segment pool (the session that named them is over)."""
-    _pool.__init__()
-
-
 def _release_segment(name, size, shared):
     """The last view of an owned segment is gone: pool it, or unlink it if it was shared."""
     if shared[0]:
