@@ -198,6 +198,7 @@ class ActorHandle:
 
     def __reduce__(self):
         self._exported[0] = True
+        _share(self._proc)  # another process may call the actor from now on
         return (_rebuild_handle, (self._proc, self._pid, self._class_name, self._methods,
                                   self._is_async))
 
@@ -227,7 +228,15 @@ class _ActorID:
 
 
 def _rebuild_handle(proc, pid, class_name, methods, is_async):
+    _share(proc)  # (in the driver: a handle it got from elsewhere, which others may hold)
     return ActorHandle(proc, pid, class_name, methods, is_async)
+
+
+def _share(proc):
+    """In the driver: other processes may call actor ``proc`` (determinism.Roots)."""
+    rt = _api()._rt
+    if rt is not None and rt.roots is not None:
+        rt.roots.share(proc)
 
 
 class ActorClass:
@@ -303,6 +312,7 @@ class ActorClass:
                              original=name is None and options.get("lifetime") != "detached",
                              signatures=self._signatures)
         if name is not None:
+            _share(proc)  # anyone may look it up
             if not _register_named(rt, name, namespace, handle):
                 api._kill_proc(proc, popen.pid)
                 existing = _lookup_named(rt, name, namespace)
@@ -344,6 +354,7 @@ def _lookup_named(rt, name, namespace):
     if not data:  # being written right now by its creator
         return None
     proc, pid, cls, methods, is_async = pickle.loads(data)
+    _share(proc)
     if not pid_alive(pid):
         try:
             os.unlink(path)

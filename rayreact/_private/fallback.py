@@ -1256,6 +1256,7 @@ def attach_reactor(session, driver_pid, namespace, num_cpus):
         inbox = Channel(session, inbox_name(proc), create=True)
         inbox.set_pid(os.getpid())
         rt = Runtime(session, proc, "driver", driver_pid, inbox)
+        rt.roots = None  # not the session's driver: its calls are not roots (see determinism)
         rt.namespace = namespace
         rt.num_cpus = num_cpus
         rt._tasks = Channel(session, "tasks", multi_consumer=True)

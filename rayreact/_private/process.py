@@ -23,6 +23,7 @@ from rayreact._private.runtime import inbox_name, pid_alive
 ENV_SYS_PATH = "RAYREACT_SYS_PATH"
 ENV_NAMESPACE = "RAYREACT_NAMESPACE"
 ENV_NUM_CPUS = "RAYREACT_NUM_CPUS"
+ENV_DRIVER = "RAYREACT_DRIVER_PROC"  # the driver's reactor id (hex)
 
 
 def new_proc_id(session) -> int:
@@ -69,6 +70,7 @@ def spawn_worker(rt, kind, namespace, num_cpus):
     proc = new_proc_id(rt.session)
     ch = Channel(rt.session, inbox_name(proc), create=True)
     env = worker_env(namespace, num_cpus)
+    env[ENV_DRIVER] = f"{rt.driver_proc:x}"
     p = _fork_from_zygote(rt, proc, kind, ch, env)
     if p is None:
         cmd = [sys.executable, "-m", "rayreact._private.worker", rt.session, f"{proc:x}", kind,

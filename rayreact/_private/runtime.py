@@ -46,7 +46,10 @@ from rayreact._private.channel import Channel, ChannelClosed
 from rayreact._private.refs import ObjectRef, owner_of
 
 # Message kinds (first element of every control tuple).
-CALL, RESULT, GET_OBJECT, OBJECT, ADDREF, DECREF, EXIT, CANCEL = range(8)
+CALL, RESULT, GET_OBJECT, OBJECT, ADDREF, DECREF, EXIT, CANCEL, DONE, WATERMARK_REQ, \
+    WATERMARK = range(11)
+_LOW64 = (1 << 64) - 1
+_MAX_REQUEUE = 64  # queued tasks a blocked task worker looks past, per look (see above)
 
 _LIVENESS_PERIOD = 0.1  # seconds between liveness checks while blocked
 _SPIN = 50e-6  # seconds a blocked get polls its inbox before sleeping (see Channel.wait)
@@ -149,6 +152,12 @@ class Runtime:
         self.tracer = None  # the driver's Tracer (see tracer.py); None in workers
         self.trigger_queues = {}  # actor proc -> TriggerQueue (driver, compiled graphs)
         self.unwoken = []  # inboxes of actors triggered but not yet woken
+        # Calls from several callers, ordered by logical tag (determinism.py):
+        self.roots = determinism.Roots(self) if kind == "driver" else None
+        self.driver_proc = proc if kind == "driver" else None  # (workers: set at start)
+        self.reaction = None  # [tag, calls made, credit exponent, reported, first] (workers)
+        self.watermark = 0  # every root before it is complete (as far as this process knows)
+        self.call_order = None  # an actor's CallOrder
 
     # -- ids and refcounts ---------------------------------------------------------------------
     def new_id(self) -> int:
@@ -296,7 +305,10 @@ class Runtime:
             tracer.made(ret_ids)
         first = ret_ids[0] if ret_ids else self.new_id()
         refs = [ObjectRef(i) for i in ret_ids]
-        call = (target, method, args, kwargs, num_returns, fn_frame, fn_key, name, first, ret_ids)
+        call = (target, method, args, kwargs, num_returns, fn_frame, fn_key, name, first, ret_ids,
+                self._child_order() if self.reaction is not None else None)
+        if self.roots is not None and self.roots.active:
+            self.roots.open_root(first & _LOW64)
         if target is None and self._has_unready_args(args, kwargs):
             # A task starts only once its arguments are ready (as Ray's owner-side dependency
             # resolution): then no pool worker ever blocks waiting for an argument, so a chain
@@ -313,6 +325,23 @@ class Runtime:
             with self.lock:
                 self._drain()
         return refs
+
+    def _child_order(self):
+        """(tag, credit exponent, None) of a call the running reaction makes now: its tag
+        extended by the call's index; half of the reaction's credit goes with it."""
+        r = self.reaction
+        r[1] += 1
+        r[2] += 1
+        return (r[0] + (r[1],), r[2], None)
+
+    def _root_order(self, target, first):
+        """(tag, credit exponent, watermark) of a call of the driver's while ordering is on:
+        a root; the watermark goes to shared actors only."""
+        roots = self.roots
+        n = first & _LOW64
+        roots.open_root(n)  # (already open unless ordering started during this call)
+        shared = target is not None and target._proc in roots.shared
+        return ((n,), 0, roots.watermark() if shared else None)
 
     def _has_unready_args(self, args, kwargs):
         for a in (itertools.chain(args, kwargs.values()) if kwargs else args):
@@ -338,18 +367,25 @@ class Runtime:
                     if e is not None and e.frame is None:
                         e.frame, e.error, e.pins = self.table[failed._id].frame, True, None
                         self._wake_waiters(oid, e)
+                if call[10] is not None:  # a worker's call: its credit comes back
+                    self._call_lost(call[10])
+                elif self.roots is not None:
+                    self.roots.done(call[8] & _LOW64, None)
                 continue
             self._send_call(call)
 
     def _send_call(self, call):
-        target, method, args, kwargs, num_returns, fn_frame, fn_key, name, first, ret_ids = call
+        (target, method, args, kwargs, num_returns, fn_frame, fn_key, name, first, ret_ids,
+         order) = call
         frames, pins = [], None
         if args or kwargs:
             args, kwargs, pins = self._arg_sources(args, kwargs, frames)
-            argf = ser.serialize((args, kwargs))
+            argf = ser.serialize((args, kwargs))  # (may start ordering: a handle leaves)
         else:
             argf = _EMPTY_ARGS
-        ctrl = (CALL, self.proc, first, num_returns, method, fn_key, name)
+        if order is None and self.roots is not None and self.roots.active:
+            order = self._root_order(target, first)
+        ctrl = (CALL, self.proc, first, num_returns, method, fn_key, name, order)
         all_frames = [argf] + frames if fn_frame is None else [argf, fn_frame] + frames
         watch = target._pid if target is not None else 0
         for i in ret_ids:
@@ -366,11 +402,13 @@ class Runtime:
             self._submit_task(ctrl, all_frames)
         elif target._proc in self.dead:
             self._fail_dead(target._proc, target._pid, ret_ids)
+            self._call_lost(order)
         else:
             try:
                 self._send(target._proc, ctrl, all_frames)
             except ChannelClosed:
                 self._fail_dead(target._proc, target._pid, ret_ids)
+                self._call_lost(order)
                 return
             if target._proc in self.trigger_queues:
                 self.push_trigger(target._proc, *_DRIVER_CALL)
@@ -527,7 +565,7 @@ class Runtime:
     def send_control_call(self, proc, method, payload, announce):
         """A runtime-internal call to actor ``proc`` (no result). ``announce``: the actor
         already has a trigger queue, so the call gets its entry there (ordering)."""
-        ctrl = (CALL, self.proc, self.new_id(), 0, method, None, None)
+        ctrl = (CALL, self.proc, self.new_id(), 0, method, None, None, None)
         self._send(proc, ctrl, [ser.serialize(((payload,), {}))])
         if announce:
             self.push_trigger(proc, *_DRIVER_CALL)
@@ -583,12 +621,32 @@ class Runtime:
         return rang
 
     def _help_with_a_task(self):
-        """A task worker blocked in get runs queued tasks meanwhile (no pool deadlock)."""
-        data = self._tasks.recv_nowait()
-        if data is None:
-            return False
-        self.run_task(data)
-        return True
+        """A task worker blocked in get runs queued tasks meanwhile (no pool deadlock).
+
+        While calls are ordered by logical tag, it runs only tasks of its own root or an
+        earlier one: a later root's task, run on top of this one, could wait for an actor
+        call that waits for this root to complete, which it cannot do until that task
+        returns. Such tasks go back to the queue, for a worker that is free."""
+        r = self.reaction
+        first_requeued = None
+        for _ in range(_MAX_REQUEUE):
+            data = self._tasks.recv_nowait()
+            if data is None:
+                return False
+            if r is not None:
+                hlen = int.from_bytes(data[:4], "little")
+                ctrl = pickle.loads(data[4:4 + hlen])[0]
+                order = ctrl[7]
+                if order is not None and order[0][0] > r[0][0]:
+                    self._tasks.send([data], len(data))
+                    if first_requeued is None:
+                        first_requeued = ctrl[2]
+                    elif ctrl[2] == first_requeued:  # went round the whole queue
+                        return False
+                    continue
+            self.run_task(data)
+            return True
+        return False
 
     def _request(self, oid):
         """Ask the owner of a borrowed ref for its value (once)."""
@@ -695,9 +753,20 @@ class Runtime:
     def _actor_died(self, pid, reason=None):
         for oid, e in list(self.table.items()):
             if e.frame is None and e.watch == pid and owner_of(oid) == self.proc:
+                if self.roots is not None:  # a root it was running ends here
+                    self.roots.done(oid & _LOW64, None)
                 self._set_error(oid, exc.ActorDiedError(
                     None, reason or "The actor died unexpectedly before finishing this task "
                     f"(its process, pid {pid}, exited or was killed)."))
+
+    def _call_lost(self, order):
+        """A call with ``order`` will never run: nothing it could cause will happen."""
+        if order is None:
+            return
+        if len(order[0]) == 1 and self.roots is not None:
+            self.roots.done(order[0][0], None)
+        else:
+            self.report_done(order[0][0], order[1])
 
     def _fail_dead(self, proc, pid, ret_ids):
         for oid in ret_ids:
@@ -740,6 +809,21 @@ class Runtime:
             self._on_result(ctrl, frames)
         elif kind == CALL:
             self.deferred_calls.append((ctrl, frames))
+            order = ctrl[7]
+            if order is not None and self.call_order is not None:
+                if order[2] is not None:  # from the driver, to an actor it knows is shared
+                    self.call_order.ordered = True
+                    if order[2] > self.watermark:
+                        self.watermark = order[2]
+                elif len(order[0]) > 1:  # made by a reaction: another caller
+                    self.call_order.ordered = True
+        elif kind == DONE:
+            self.roots.done(ctrl[1], ctrl[2])
+        elif kind == WATERMARK_REQ:
+            self.roots.request(ctrl[1], ctrl[2])
+        elif kind == WATERMARK:
+            if ctrl[1] > self.watermark:
+                self.watermark = ctrl[1]
         elif kind == GET_OBJECT:
             _, requester, oid = ctrl
             e = self.table.get(oid)
@@ -778,7 +862,9 @@ class Runtime:
             raise SystemExit(0)
 
     def _on_result(self, ctrl, frames):
-        _, first, errs, contained = ctrl
+        _, first, errs, contained, done = ctrl
+        if done is not None:
+            self.roots.done(*done)
         for i, f in enumerate(frames):
             oid = first + i
             e = self.table.get(oid)
@@ -806,6 +892,33 @@ class Runtime:
                 self._reply_object(w, oid, e)
 
     # -- executing a call (actors and task workers) -----------------------------------------
+    def begin_reaction(self, ctrl):
+        """Enter the reaction of CALL ``ctrl`` (workers); returns what ``end_reaction``
+        restores (a task worker runs tasks inside a task blocked in get)."""
+        prev = self.reaction
+        order = ctrl[7]
+        self.reaction = None if order is None else [order[0], 0, order[1], False, ctrl[2]]
+        return prev
+
+    def end_reaction(self, prev):
+        """Leave the reaction: its remaining credit goes back to the driver, unless its
+        RESULT already took it."""
+        r, self.reaction = self.reaction, prev
+        if r is not None and not r[3]:
+            self.report_done(r[0][0], r[2])
+
+    def report_done(self, root, e):
+        with self.lock:
+            self._send_ctrl(self.driver_proc, (DONE, root, e), quiet=True)
+
+    def ask_watermark(self, root):
+        """Ask the driver for a watermark above ``root`` (answered with WATERMARK)."""
+        with self.lock:
+            self._send_ctrl(self.driver_proc, (WATERMARK_REQ, self.proc, root), quiet=True)
+
+    def send_watermark(self, proc, w):
+        self._send_ctrl(proc, (WATERMARK, w), quiet=True)
+
     def execute(self, ctrl, frames, fn, label, actor_repr=None):
         """Run one reaction and send its RESULT to the caller.
 
@@ -828,7 +941,7 @@ class Runtime:
     def prepare_call(self, ctrl, frames, label, actor_repr=None):
         """Arguments of a CALL: (args, kwargs, holders), or None if the call is already
         answered (cancelled, or an argument failed: its error is the call's result)."""
-        _, caller, first, num_returns, method, _fn_key, _name = ctrl
+        _, caller, first, num_returns, method = ctrl[:5]
         holders = None
         try:
             if first in self.cancelled:
@@ -906,7 +1019,12 @@ class Runtime:
             for f in frames:
                 if f.refs:
                     self._export(f.refs)
-            self._send(caller, (RESULT, first, errs, contained), frames, quiet=True)
+            r = self.reaction
+            done = None
+            if r is not None and r[4] == first and len(r[0]) == 1:  # a root: to the driver
+                r[3] = True
+                done = (r[0][0], r[2])
+            self._send(caller, (RESULT, first, errs, contained, done), frames, quiet=True)
 
     @staticmethod
     def result_frames(values, is_err, num_returns):

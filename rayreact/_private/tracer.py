@@ -54,6 +54,7 @@ class Tracer:
         self._class_counts = {}
         self.loop_body = None  # ReactorGraph of the latest repeating loop body
         self._pending_key = None  # shape key of the call the dynamic path is making
+        self.no_compile = None  # why nothing is compiled any more (see stop_compiling)
 
     # -- submissions ---------------------------------------------------------------------------
     def submit(self, target, method, args, kwargs, num_returns, fn_key, name):
@@ -69,8 +70,8 @@ class Tracer:
             cg = self._choose(target, method, args, kwargs, num_returns)
         if cg is not None:
             pos = self.pos
-            if pos < len(cg.nodes) and cg.matches(pos, target, method, args, kwargs,
-                                                  num_returns):
+            if pos < len(cg.nodes) and not cg.broken and cg.matches(
+                    pos, target, method, args, kwargs, num_returns):
                 refs = cg.trigger(pos, args, kwargs)
                 if refs is not None:
                     self.pos = pos + 1
@@ -175,7 +176,18 @@ class Tracer:
             self._update_loop_body()
 
     # -- freezing --------------------------------------------------------------------------------
+    def stop_compiling(self, reason):
+        """Run every later round on the dynamic path (``reason`` is logged)."""
+        if self.no_compile is None:
+            self.no_compile = reason
+            log.debug("compiled graphs abandoned: %s", reason)
+            for g in self.graphs.values():
+                if g is not None:
+                    g.broken = True
+
     def _why_not(self, shape):
+        if self.no_compile is not None:
+            return self.no_compile
         for who, method, _n, _spec, _kw in shape:
             if type(who) is tuple:
                 return f"{method} is a remote function (tasks run on the dynamic path)"

@@ -20,7 +20,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from rayreact import exceptions as exc
-from rayreact._private import api, compiled, process
+from rayreact._private import api, compiled, determinism, process
 from rayreact._private import serialization as ser
 from rayreact._private import shm
 from rayreact._private.actor import ActorHandle, _is_async, _method_table
@@ -56,6 +56,7 @@ def main():
     rt = Runtime(session, proc, kind, driver_pid)
     rt.namespace = os.environ.get(process.ENV_NAMESPACE) or None
     rt.num_cpus = int(os.environ.get(process.ENV_NUM_CPUS, "1"))
+    rt.driver_proc = int(os.environ[process.ENV_DRIVER], 16)
     rt._tasks = Channel(session, "tasks", multi_consumer=True)
     pool_mm = shm.open_segment(shm.prefix(session) + "pool", readonly=True)
     rt._pool = lambda: api._read_pool(pool_mm)
@@ -111,6 +112,7 @@ class ActorLoop(_Loop):
         self.pool = None  # ThreadPoolExecutor of a threaded actor
         self.event_loop = None  # the asyncio loop of an async actor
         self.reactions = None  # ActorReactions: compiled graphs' reactions hosted here
+        rt.call_order = determinism.CallOrder(rt, "?")  # None for concurrent actors
 
     def run(self):
         rt = self.rt
@@ -134,15 +136,21 @@ class ActorLoop(_Loop):
                 rt._handle(data)  # a CALL lands in deferred_calls; everything else is handled
 
     def _next_call(self):
-        """The first deferred call that may run now: with compiled graphs installed, the
-        driver's calls wait for their turn on the trigger queue (see compiled.py)."""
+        """The deferred call to run now: the first to arrive, or, once other processes call
+        this actor too, the first in logical time whose turn has come (determinism.CallOrder).
+        With compiled graphs installed, the driver's calls also wait for their turn on the
+        trigger queue (see compiled.py)."""
         calls = self.rt.deferred_calls
-        if self.reactions is None:
+        order = self.rt.call_order
+        reactions = self.reactions
+        if reactions is None and (order is None or not order.ordered):
             return calls.pop(0)
-        for i, (ctrl, _frames) in enumerate(calls):
-            if not self.reactions.gates(ctrl[1]):
-                return calls.pop(i)
-        return None
+        allowed = _any if reactions is None else lambda ctrl: not reactions.gates(ctrl[1])
+        if order is None:
+            i = next((i for i, (ctrl, _f) in enumerate(calls) if allowed(ctrl)), None)
+        else:
+            i = order.pick(calls, allowed)
+        return None if i is None else calls.pop(i)
 
     def _run_triggered(self):
         """Run the head of the trigger queue if it can run now; True if something ran."""
@@ -153,6 +161,14 @@ class ActorLoop(_Loop):
         if gid == 0:  # the driver's next dynamic call: run it if it has arrived
             driver = self.reactions.driver
             calls = self.rt.deferred_calls
+            order = self.rt.call_order
+            if order is not None and order.ordered and calls:  # and its turn has come
+                i = order.pick(calls, _any)
+                if i is None:
+                    return False
+                if calls[i][0][1] != driver:  # another caller's call comes first
+                    self.dispatch(*calls.pop(i))
+                    return True
             for i, (ctrl, frames) in enumerate(calls):
                 if ctrl[1] == driver:
                     del calls[i]
@@ -166,6 +182,25 @@ class ActorLoop(_Loop):
         return True
 
     def dispatch(self, ctrl, frames):
+        """Run one CALL; a call with a logical tag is a reaction whose credit goes back to
+        the driver when it ends (determinism.Roots)."""
+        rt = self.rt
+        order = ctrl[7]
+        if order is None:
+            self._dispatch(ctrl, frames)
+        elif self.pool is not None or self.event_loop is not None:
+            # Concurrent actors are outside the deterministic subset: their calls make calls
+            # without tags, so nothing more with a tag can come of this one.
+            self._dispatch(ctrl, frames)
+            rt.report_done(order[0][0], order[1])
+        else:
+            prev = rt.begin_reaction(ctrl)
+            try:
+                self._dispatch(ctrl, frames)
+            finally:
+                rt.end_reaction(prev)
+
+    def _dispatch(self, ctrl, frames):
         rt = self.rt
         method = ctrl[4]
         if method == "__init__":
@@ -232,6 +267,9 @@ class ActorLoop(_Loop):
         frames = [frames[0]] + frames[2:]
         class_name, concurrency = ctrl[6]
         self.cls_name = cls.__name__
+        rt.call_order.label = cls.__name__
+        if concurrency > 1 or _is_async(cls) or getattr(cls, "__rayreact_arrival_order__", False):
+            rt.call_order = None
         rt.current_actor = rt.proc
         rt.current_actor_handle = ActorHandle(rt.proc, os.getpid(), cls.__name__,
                                               _method_table(cls), _is_async(cls))
@@ -265,6 +303,10 @@ def _ready():
     return True
 
 
+def _any(_ctrl):
+    return True
+
+
 class TaskLoop(_Loop):
     """Runs remote functions taken from the shared task queue."""
 
@@ -287,7 +329,7 @@ class TaskLoop(_Loop):
         ctrl, frames = rt._decode(data)
         if ctrl[0] != CALL:
             return
-        _, caller, first, num_returns, name, fn_key, _ = ctrl
+        _, caller, first, num_returns, name, fn_key = ctrl[:6]
         fn = rt.function_cache.get(fn_key)
         if fn is None:
             fn = rt.function_cache[fn_key] = ser.deserialize(frames[1])
@@ -296,10 +338,12 @@ class TaskLoop(_Loop):
         outer = rt.inbox.status()
         rt.inbox.set_status(caller, first & _LOW64, 1)
         prev, rt.current_task = rt.current_task, first
+        prev_reaction = rt.begin_reaction(ctrl)
         try:
             _test_delay()
             rt.execute(ctrl, frames, fn, name)
         finally:
+            rt.end_reaction(prev_reaction)
             rt.current_task = prev
             rt.inbox.set_status(*outer)
 

@@ -39,6 +39,11 @@ class Full(queue.Full):
 class _QueueActor:
     """Holds the items. Every method returns at once (no blocking in the actor)."""
 
+    # Runs its calls in arrival order even when several processes use the queue (Ray's is an
+    # async actor, outside the deterministic subset): producers and consumers that wait for
+    # each other by polling need each other's calls as they come.
+    __rayreact_arrival_order__ = True
+
     def __init__(self, maxsize: int):
         self.maxsize = maxsize
         self.items = collections.deque()
