@@ -40,6 +40,7 @@ _POOL = struct.Struct("<QQ")
 # Command lines of a session's processes: workers started fresh, the zygote and its forks.
 _WORKER_MODULES = ("rayreact._private.worker", "rayreact._private.zygote")
 _POOL_SLOTS = 256
+_MAX_EXTRA_WORKERS = 32  # task workers started beyond num_cpus while others are blocked
 
 
 def _read_pool(mm):
@@ -65,6 +66,8 @@ class Node:
         self.rt._pool = self.pool
         self.children = {}  # pid -> (proc, Popen, kind)
         self.pool_members = []  # [(proc, pid)]
+        self.extra_workers = 0  # "extra" pool workers alive (see add_extra_worker)
+        self.rt.on_need_worker = self.add_extra_worker
         self._lock = threading.Lock()
         self._stopping = False
         self._wake_r, self._wake_w = os.pipe()
@@ -85,6 +88,19 @@ class Node:
 
     def _add_pool_worker(self):
         proc, p = self.spawn("task")
+        with self._lock:
+            self.pool_members.append((proc, p.pid))
+            self._write_pool()
+
+    def add_extra_worker(self):
+        """A task worker blocked in ``get`` cannot run a queued task (determinism: it would
+        run on top of its own): start one more pool worker, as Ray starts a worker when one
+        blocks. Extra workers exit after idling a few seconds."""
+        with self._lock:
+            if self.extra_workers >= _MAX_EXTRA_WORKERS or not self.tasks.has_data():
+                return
+            self.extra_workers += 1
+        proc, p = self.spawn("extra")
         with self._lock:
             self.pool_members.append((proc, p.pid))
             self._write_pool()
@@ -135,7 +151,7 @@ class Node:
         first = (caller << 64) | counter
         ch.close()
         Channel(self.session, inbox_name(proc)).unlink()
-        if kind != "task":
+        if kind not in ("task", "extra"):
             return
         with self._lock:
             self.pool_members = [m for m in self.pool_members if m[1] != pid]
@@ -148,7 +164,12 @@ class Node:
                 self.rt._send_on(out, (RESULT, first, (True,), (), done), [err], quiet=True)
             except FileNotFoundError:
                 pass
-        self._add_pool_worker()
+        if kind == "extra":  # not replaced
+            with self._lock:
+                self.extra_workers -= 1
+                self._write_pool()
+        else:
+            self._add_pool_worker()
 
     def stop(self):
         """End every process of the session and unlink every shared-memory name."""

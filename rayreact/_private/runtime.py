@@ -47,9 +47,10 @@ from rayreact._private.refs import ObjectRef, owner_of
 
 # Message kinds (first element of every control tuple).
 CALL, RESULT, GET_OBJECT, OBJECT, ADDREF, DECREF, EXIT, CANCEL, DONE, WATERMARK_REQ, \
-    WATERMARK = range(11)
+    WATERMARK, NEED_WORKER = range(12)
 _LOW64 = (1 << 64) - 1
 _MAX_REQUEUE = 64  # queued tasks a blocked task worker looks past, per look (see above)
+_NEED_WORKER_PERIOD = 0.25  # seconds between a blocked task worker's asks for a free one
 
 _LIVENESS_PERIOD = 0.1  # seconds between liveness checks while blocked
 _SPIN = 50e-6  # seconds a blocked get polls its inbox before sleeping (see Channel.wait)
@@ -158,6 +159,8 @@ class Runtime:
         self.reaction = None  # [tag, calls made, credit exponent, reported, first] (workers)
         self.watermark = 0  # every root before it is complete (as far as this process knows)
         self.call_order = None  # an actor's CallOrder
+        self.on_need_worker = None  # driver: starts an extra task worker (api.Node)
+        self._need_worker_at = 0.0
 
     # -- ids and refcounts ---------------------------------------------------------------------
     def new_id(self) -> int:
@@ -639,6 +642,10 @@ class Runtime:
                 order = ctrl[7]
                 if order is not None and order[0][0] > r[0][0]:
                     self._tasks.send([data], len(data))
+                    now = time.monotonic()
+                    if now - self._need_worker_at > _NEED_WORKER_PERIOD:
+                        self._need_worker_at = now  # a free worker must take it
+                        self._send_ctrl(self.driver_proc, (NEED_WORKER,), quiet=True)
                     if first_requeued is None:
                         first_requeued = ctrl[2]
                     elif ctrl[2] == first_requeued:  # went round the whole queue
@@ -821,6 +828,9 @@ class Runtime:
             self.roots.done(ctrl[1], ctrl[2])
         elif kind == WATERMARK_REQ:
             self.roots.request(ctrl[1], ctrl[2])
+        elif kind == NEED_WORKER:
+            if self.on_need_worker is not None:
+                self.on_need_worker()
         elif kind == WATERMARK:
             if ctrl[1] > self.watermark:
                 self.watermark = ctrl[1]

@@ -30,6 +30,7 @@ from rayreact._private.runtime import CALL, Runtime, pid_alive
 _LOW64 = (1 << 64) - 1
 _IDLE_CHECK = 1.0  # seconds between checks that the driver is alive, while idle
 _SPIN = 100e-6  # seconds
+_EXTRA_IDLE = 3.0  # seconds an extra task worker idles before it exits
 # Test-only switch: sleep a random time of up to this many seconds before each reaction, so
 # tests can show that results do not depend on timing (tests/test_determinism.py).
 # (Read in main: a worker forked by the zygote gets its environment there.)
@@ -47,6 +48,8 @@ def main():
     _TEST_DELAY = float(os.environ.get("RAYREACT_TEST_DELAY", "0") or 0)
     _delay_rng = random.Random(os.urandom(8))
     session, proc_hex, kind, driver_pid = sys.argv[1:5]
+    temporary = kind == "extra"  # an extra pool worker (api.Node.add_extra_worker)
+    kind = "task" if temporary else kind
     proc, driver_pid = int(proc_hex, 16), int(driver_pid)
     faulthandler.enable()
     for p in reversed(json.loads(os.environ.get(process.ENV_SYS_PATH, "[]"))):
@@ -61,7 +64,7 @@ def main():
     pool_mm = shm.open_segment(shm.prefix(session) + "pool", readonly=True)
     rt._pool = lambda: api._read_pool(pool_mm)
     api._connect_worker(rt)
-    loop = ActorLoop(rt) if kind == "actor" else TaskLoop(rt)
+    loop = ActorLoop(rt) if kind == "actor" else TaskLoop(rt, temporary)
     try:
         loop.run()
     except SystemExit:
@@ -310,18 +313,23 @@ def _any(_ctrl):
 class TaskLoop(_Loop):
     """Runs remote functions taken from the shared task queue."""
 
-    def __init__(self, rt):
+    def __init__(self, rt, temporary=False):
         super().__init__(rt)
         rt.run_task = self.run_task
+        self.temporary = temporary
 
     def run(self):
         rt = self.rt
+        last = time.monotonic()
         while True:
             rt._drain()
             data = rt._tasks.recv_nowait()
             if data is not None:
                 self.run_task(data)
+                last = time.monotonic()
                 continue
+            if self.temporary and time.monotonic() - last > _EXTRA_IDLE:
+                raise SystemExit(0)
             self.idle_wait()
 
     def run_task(self, data):
