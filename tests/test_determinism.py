@@ -85,6 +85,13 @@ def serial_order():
     log.append(["driver", 1])
     for _ in range(3):
         log += [["actor", i, 0] for i in range(3)]
+    for i in range(2):  # spawner i's subtasks
+        for k in range(3):
+            log += [["task", 10 * i + k, j] for j in range(2)] + [["task-no-wait", 10 * i + k]]
+    for i in range(2):  # fan_out: the actor's tasks come before its own later call
+        for k in range(2):
+            log += [["task", 100 * i + k, 0], ["task-no-wait", 100 * i + k]]
+        log.append(["fan-out", i])
     return log + [["driver", 2]]
 
 

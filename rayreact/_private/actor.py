@@ -233,10 +233,10 @@ def _rebuild_handle(proc, pid, class_name, methods, is_async):
 
 
 def _share(proc):
-    """In the driver: other processes may call actor ``proc`` (determinism.Roots)."""
+    """Other processes may call actor ``proc`` (determinism.Completion)."""
     rt = _api()._rt
-    if rt is not None and rt.roots is not None:
-        rt.roots.share(proc)
+    if rt is not None:
+        rt.completion.share(proc)
 
 
 class ActorClass:

@@ -159,8 +159,8 @@ class Node:
             err = ser.Frame(pickle.dumps(exc.WorkerCrashedError(), protocol=5), [])
             try:
                 out = Channel(self.session, inbox_name(caller))
-                # A task the driver called is a root (determinism.Roots): it ends here.
-                done = (counter, None) if caller == self.rt.proc else None
+                # A task the driver called is a root (determinism.Completion): it ends here.
+                done = (counter,) if caller == self.rt.proc else None
                 self.rt._send_on(out, (RESULT, first, (True,), (), done), [err], quiet=True)
             except FileNotFoundError:
                 pass

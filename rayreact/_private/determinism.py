@@ -1,12 +1,14 @@
-"""Deterministic scheduling: the ready set of ``wait`` by logical time, and the warnings.
+"""Deterministic scheduling: logical time for ``wait`` and for actors with several callers.
 
 The driver's submissions are numbered in order (the counter part of each ``ObjectRef`` id it
 owns), which is the logical time of a call. In deterministic mode (the default) ``wait``
 returns the ``num_returns`` refs that come first in that order (refs borrowed from other
 processes come after, in list order), once they are ready, instead of the first ones to
-finish; ``ActorPool.get_next_unordered`` and ``map_unordered`` follow from it. So a program
-run twice with the same seeds makes the same calls with the same arguments in the same order,
-whatever the timing. Constructs outside that subset still run, with one warning each.
+finish; ``ActorPool.get_next_unordered`` and ``map_unordered`` follow from it. Calls that
+reach one actor from several callers run in the order of their logical tags (below). So a
+program run twice with the same seeds makes the same calls with the same arguments in the
+same order, whatever the timing. Constructs outside that subset still run, with one warning
+each.
 """
 
 import heapq
@@ -14,7 +16,6 @@ import logging
 import os
 import time
 import warnings
-from fractions import Fraction
 
 from rayreact.exceptions import NondeterminismWarning
 from rayreact._private.refs import owner_of
@@ -55,44 +56,95 @@ def logical_order(refs, me):
 
 # -- several callers of one actor: calls ordered by logical tag ---------------------------------
 #
-# Every call the driver makes while ordering is on is a *root*, whose tag is ``(n,)`` with n
-# its submission counter; the k-th call a reaction makes gets its tag extended by k. Tags
-# compare as tuples, which is the order a serial run (every call executed inline, when it is
-# made) would make the calls in. An actor that other processes may call (*shared*) runs its
-# calls in tag order: it runs a call with root r once every root before r is *complete*, that
-# is, it and every call it caused, transitively, have returned. The driver learns that by
-# credit recovery (Mattern's termination detection): a root starts with credit 1; a reaction
-# with credit 2**-e that makes a call gives it half of its credit (both now hold 2**-(e+1));
-# when a reaction returns, its remaining credit goes back to the driver (on its RESULT if the
-# driver called it, else in a DONE message). A root whose returned credit sums to 1 is
-# complete: nothing it caused can still reach any actor. The driver's *watermark* w says
-# "every root before w is complete"; it goes with every call to a shared actor, and a shared
-# actor that needs a later one asks for it (WATERMARK_REQ) and is answered when it holds.
+# Tags. While ordering is on, every call the driver makes has the tag ``(n,)``, n its
+# submission counter, and the k-th call a reaction makes (k = 1, 2, ...) has the reaction's
+# tag extended by k. Tags compare as tuples, which is the order a serial run, executing every
+# call inline when it is made, would make the calls in. A call's order field is
+# ``(tag, procs, hint)``: ``procs[j]`` is the process that ran the reaction ``tag[:j]`` (the
+# driver's program is ``()``), and ``hint`` is the caller's *watermark* for its own calls: its
+# calls with an index below it have *complete subtrees* (they, and every call they caused,
+# transitively, have returned).
+#
+# Completion (Dijkstra-Scholten termination detection). Each process keeps a record of every
+# reaction it ran whose subtree is not complete: the indices of its calls whose subtrees are
+# not. A reaction's subtree is complete once it has returned and all of those are; its
+# process then tells the reaction's caller: on the reaction's RESULT if it is complete by
+# then (the usual case: it waited for what it called), else in a DONE message later. So the
+# news travels up the tree of calls, one message per reaction at most, to the driver.
+#
+# Order. An actor other processes may call (*shared*) runs its deferred calls in tag order;
+# it runs the call with the smallest tag once, at every level j, the watermark it knows for
+# ``tag[:j]`` reaches ``tag[j]``: every call that comes before it in logical time, and could
+# still cause a call to this actor, has finished. It learns watermarks from the hints on the
+# calls it receives and, when one falls short, asks the process that ran that reaction
+# (WATERMARK_REQ), which answers (WATERMARK) once its watermark gets there. A call
+# written to the actor's inbox before its subtree was reported complete is in the inbox
+# before any watermark that counts it, so nothing that comes earlier is missed.
+
+INF = 1 << 126  # a watermark past every index: the reaction's subtree is complete
 
 
-class Roots:
-    """The driver's open roots, their returned credit, and the watermark (driver only).
+class _Record:
+    """A reaction run in this process whose subtree is not complete yet."""
 
-    Ordering starts (``active``) the first time an actor handle leaves the driver, or the
-    driver gets a handle it did not create: before that, only the driver can call any actor,
-    so arrival order is submission order. ``shared`` holds the actors other processes may
-    call; calls to any other actor need no waiting at all.
+    __slots__ = ("tag", "caller", "first", "procs", "made", "pending", "heap", "ended",
+                 "reported", "waiters")
+
+    def __init__(self, tag, caller, first, procs):
+        self.tag = tag  # its logical tag
+        self.caller = caller  # the process to tell when its subtree is complete
+        self.first = first  # its call's id (its RESULT carries the news when it can)
+        self.procs = procs  # the ``procs`` of the order of the calls it makes
+        self.made = 0  # calls made so far
+        self.pending = set()  # indices of its calls whose subtrees are not complete
+        self.heap = []  # the same, as a heap (lazily pruned)
+        self.ended = False  # the reaction has returned
+        self.reported = False  # its RESULT told the caller
+        self.waiters = []  # (index, proc): actors waiting for watermark >= index
+
+    def add(self, k):
+        self.pending.add(k)
+        heapq.heappush(self.heap, k)
+
+    def watermark(self, next_index):
+        """Its calls with an index below the returned one have complete subtrees."""
+        p, h = self.pending, self.heap
+        while h and h[0] not in p:
+            heapq.heappop(h)
+        return h[0] if h else next_index
+
+
+class Completion:
+    """This process's reactions whose subtrees are not complete, and the watermarks.
+
+    In the driver it also decides when ordering starts (``active``): the first time an actor
+    handle leaves the driver, the driver gets a handle it did not create, or a named actor
+    is created or looked up. Before that, only the driver can call any actor, so arrival
+    order is submission order. Every process keeps ``shared``: the actors it knows other
+    processes may call; only calls to those carry a hint, and only they wait.
     """
 
-    def __init__(self, rt):
+    def __init__(self, rt, driver):
         self.rt = rt
+        self.driver = driver
         self.active = False
         self.shared = set()
-        self.open = {}  # root counter -> credit returned so far (0 <= credit < 1)
-        self._heap = []  # open root counters (lazily pruned)
-        self.waiters = []  # (root, proc): shared actors waiting for watermark >= root
+        self.open = {}  # tag -> _Record
+        self.stack = []  # the reactions running in this process, innermost last (or None)
+        self.program = None  # the driver's program: the reaction whose calls are the roots
+        if driver:
+            self.program = self.open[()] = _Record((), None, None, (rt.proc,))
+
+    @property
+    def current(self):
+        return self.stack[-1] if self.stack else None
 
     def share(self, proc):
         """Actor ``proc`` may be called by other processes from now on."""
-        if proc in self.shared or not self.rt.deterministic:
+        if proc in self.shared:
             return
         self.shared.add(proc)
-        if not self.active:
+        if self.driver and not self.active and self.rt.deterministic:
             self.active = True
             log.debug("ordering calls by logical tag from now on: actor %08x is shared", proc)
             if self.rt.tracer is not None:
@@ -100,57 +152,113 @@ class Roots:
                     "an actor handle was passed to another process: calls from several "
                     "callers are ordered on the dynamic path")
 
+    # -- the orders of calls ---------------------------------------------------------------
     def open_root(self, n):
-        if n not in self.open:
-            self.open[n] = 0
-            heapq.heappush(self._heap, n)
+        """The driver's call with counter ``n`` (a root) is made (or held, for later)."""
+        if n not in self.program.pending:
+            self.program.add(n)
 
-    def done(self, root, e):
-        """Credit ``2**-e`` of ``root`` came back (``e`` None: the root ended abnormally,
-        e.g. its actor died: close it whatever is outstanding)."""
-        c = self.open.get(root)
-        if c is None:
+    def root_order(self, target, n):
+        self.open_root(n)  # (already open unless ordering started during this call)
+        shared = target is not None and target._proc in self.shared
+        return ((n,), self.program.procs, self.watermark(self.program) if shared else None)
+
+    def child_order(self, target):
+        """The order of a call the running reaction makes now."""
+        rec = self.stack[-1]
+        rec.made += 1
+        k = rec.made
+        rec.add(k)
+        shared = target is not None and target._proc in self.shared
+        return (rec.tag + (k,), rec.procs, rec.watermark(None) if shared else None)
+
+    def watermark(self, rec):
+        w = rec.watermark(None)
+        if w is not None:
+            return w
+        if rec is self.program:  # nothing open: the next root's counter (counters only grow)
+            return self.rt.new_id() & _LOW64
+        return rec.made + 1
+
+    # -- reactions ---------------------------------------------------------------------------
+    def begin(self, ctrl):
+        """Enter the reaction of CALL ``ctrl`` (a task worker may run tasks inside a task
+        blocked in get: the records stack)."""
+        order = ctrl[7]
+        if order is None:
+            self.stack.append(None)
             return
-        if e is not None:
-            c += Fraction(1, 1 << e) if e else 1
-            if c < 1:
-                self.open[root] = c
-                return
-        del self.open[root]
-        h = self._heap
-        while h and h[0] not in self.open:  # keep the heap as small as what is open
-            heapq.heappop(h)
-        if self.waiters:
-            self._answer()
+        rec = _Record(order[0], ctrl[1], ctrl[2], order[1] + (self.rt.proc,))
+        self.open[rec.tag] = rec
+        self.stack.append(rec)
 
-    def watermark(self):
-        """Every root before the returned counter is complete."""
-        h = self._heap
-        while h and h[0] not in self.open:
-            heapq.heappop(h)
-        return h[0] if h else self.rt.new_id() & _LOW64
+    def result_tag(self, first):
+        """The tag to put on the RESULT of call ``first`` (its subtree is complete with it),
+        or None."""
+        rec = self.current
+        if rec is not None and rec.first == first and not rec.pending:
+            rec.reported = True
+            return rec.tag
+        return None
 
-    def request(self, proc, root):
-        """Shared actor ``proc`` waits until every root before ``root`` is complete."""
-        self.waiters.append((root, proc))
-        self._answer()
+    def end(self):
+        rec = self.stack.pop()
+        if rec is None:
+            return
+        rec.ended = True
+        if not rec.pending:
+            self._complete(rec)
 
-    def _answer(self):
-        w = self.watermark()
+    def _complete(self, rec):
+        del self.open[rec.tag]
+        if not rec.reported:
+            self.rt.send_done(rec.caller, rec.tag)
+        for _k, proc in rec.waiters:
+            self.rt.send_watermark(proc, rec.tag, INF)
+
+    def child_done(self, tag):
+        """The call with ``tag``, made here, has a complete subtree (or will never run)."""
+        rec = self.open.get(tag[:-1])
+        if rec is None or tag[-1] not in rec.pending:
+            return
+        rec.pending.discard(tag[-1])
+        if rec.ended and not rec.pending:
+            self._complete(rec)
+        elif rec.waiters:
+            self._answer(rec)
+
+    def request(self, parent, k, proc):
+        """Actor ``proc`` waits until the calls of reaction ``parent`` below index ``k`` have
+        complete subtrees."""
+        rec = self.open.get(parent)
+        if rec is None:  # complete, all of it
+            self.rt.send_watermark(proc, parent, INF)
+            return
+        rec.waiters.append((k, proc))
+        self._answer(rec)
+
+    def _answer(self, rec):
+        w = self.watermark(rec)
         keep = []
-        for root, proc in self.waiters:
-            if root <= w:
-                self.rt.send_watermark(proc, w)
+        for k, proc in rec.waiters:
+            if k <= w:
+                self.rt.send_watermark(proc, rec.tag, w)
             else:
-                keep.append((root, proc))
-        self.waiters = keep
+                keep.append((k, proc))
+        rec.waiters = keep
+
+    def may_run_on_top(self, tag):
+        """Whether a task with ``tag`` may run inside the reactions running here (a task
+        worker blocked in get): only if it cannot wait for any of them, that is, each is an
+        ancestor of it or comes after it in logical time."""
+        return all(r is None or tag[:len(r.tag)] == r.tag or tag < r.tag for r in self.stack)
 
 
 class CallOrder:
-    """An actor's choice of its next call (actor side): arrival order until it learns it is
-    shared, then tag order, each call run once the watermark covers its root.
+    """An actor's choice of its next call: arrival order until a call says the actor is
+    shared, then tag order, each call run once the watermarks cover it (see above).
 
-    A call held for ``GRACE`` seconds without the watermark moving means the program needs
+    A call held for ``GRACE`` seconds without its watermarks moving means the program needs
     the calls in arrival order to make progress (a caller polling for what a later caller
     will do, say): the actor then goes back to arrival order for good, with a warning.
     """
@@ -158,11 +266,38 @@ class CallOrder:
     def __init__(self, rt, label):
         self.rt = rt
         self.label = label
-        self.ordered = False  # set by Runtime when a call says the actor is shared
+        self.ordered = False
         self.given_up = False
-        self.asked = 0  # the root the last watermark request was for
-        self.held_since = None  # (time, watermark, call id): when the held call began to wait
+        self.known = {(): 0}  # reaction tag -> watermark of its calls
+        self.asked = set()  # (reaction tag, index) already asked for
+        self.held_since = None  # (time, known watermark, call id): the held call's wait
         self.last = None  # tag of the last call run
+
+    def note(self, order):
+        """A CALL with ``order`` arrived."""
+        hint = order[2]
+        if hint is not None:
+            self.ordered = True
+            self.update(order[0][:-1], hint)
+
+    def update(self, parent, w):
+        known = self.known
+        if w > known.get(parent, 0):
+            known[parent] = w
+            if not parent and len(known) + len(self.asked) > 256:  # forget complete roots
+                for t in [t for t in known if t and t[0] < w]:
+                    del known[t]
+                self.asked = {(t, k) for t, k in self.asked if (t[0] if t else k) >= w}
+
+    def _needs(self, order):
+        """(reaction, index, proc) of the first watermark that does not cover the call."""
+        tag, procs, _hint = order
+        known = self.known
+        for j in range(len(tag)):
+            parent = tag[:j]
+            if known.get(parent, 0) < tag[j]:
+                return parent, tag[j], procs[j]
+        return None
 
     def pick(self, calls, allowed):
         """Index in ``calls`` (deferred CALL records) of the call to run now, or None."""
@@ -176,28 +311,30 @@ class CallOrder:
             k = order[0] if order is not None else ()
             if best is None or k < key:
                 best, key = i, k
-        if best is None or not key or key[0] <= self.rt.watermark:
-            if self.held_since is not None and calls[best][0][2] == self.held_since[2]:
+        need = None if best is None or not key else self._needs(calls[best][0][7])
+        if need is None:
+            if self.held_since is not None and best is not None \
+                    and calls[best][0][2] == self.held_since[2]:
                 self.held_since = None
             if key and self.last is not None and key < self.last:
                 warn_once(("arrival", self.label),
-                          f"calls from several processes made within one driver call (tasks "
-                          f"or actors called by a task or actor) reached actor {self.label} "
-                          "in arrival order, which depends on timing.",
-                          where=f"actor {self.label}")
+                          f"actor {self.label} received a call after later ones in logical "
+                          "time had run, so its calls ran in arrival order, which depends "
+                          "on timing.", where=f"actor {self.label}")
             if key:
                 self.last = key
             return best
-        root = key[0]
-        if root != self.asked:  # (a call with an earlier root may arrive after a later one)
-            self.asked = root
-            self.rt.ask_watermark(root)
-        # The time the call has waited while the watermark stood still (other calls, from
-        # earlier in logical time, may run meanwhile: a caller polling for what this call does).
+        parent, k, proc = need
+        if (parent, k) not in self.asked:
+            self.asked.add((parent, k))
+            self.rt.ask_watermark(proc, parent, k)
+        # The time the call has waited while what it waits for stood still (other calls,
+        # earlier in logical time, may run meanwhile: a caller polling for what it does).
         now = time.monotonic()
         first = calls[best][0][2]
-        if self.held_since is None or self.held_since[1:] != (self.rt.watermark, first):
-            self.held_since = (now, self.rt.watermark, first)
+        state = (self.known.get(parent, 0), first)
+        if self.held_since is None or self.held_since[1:] != state:
+            self.held_since = (now,) + state
         elif now - self.held_since[0] > GRACE:
             self.given_up = True
             warn_once(("hold", self.label),

@@ -1246,6 +1246,7 @@ def attach_reactor(session, driver_pid, namespace, num_cpus):
     global active
     from rayreact._private import api, process, shm
     from rayreact._private.channel import Channel
+    from rayreact._private import determinism
     from rayreact._private.runtime import Runtime, inbox_name
 
     with _lock:
@@ -1256,7 +1257,8 @@ def attach_reactor(session, driver_pid, namespace, num_cpus):
         inbox = Channel(session, inbox_name(proc), create=True)
         inbox.set_pid(os.getpid())
         rt = Runtime(session, proc, "driver", driver_pid, inbox)
-        rt.roots = None  # not the session's driver: its calls are not roots (see determinism)
+        # Not the session's driver: its calls are not roots (see determinism.Completion).
+        rt.completion = determinism.Completion(rt, driver=False)
         rt.namespace = namespace
         rt.num_cpus = num_cpus
         rt._tasks = Channel(session, "tasks", multi_consumer=True)

@@ -154,10 +154,8 @@ class Runtime:
         self.trigger_queues = {}  # actor proc -> TriggerQueue (driver, compiled graphs)
         self.unwoken = []  # inboxes of actors triggered but not yet woken
         # Calls from several callers, ordered by logical tag (determinism.py):
-        self.roots = determinism.Roots(self) if kind == "driver" else None
+        self.completion = determinism.Completion(self, driver=kind == "driver")
         self.driver_proc = proc if kind == "driver" else None  # (workers: set at start)
-        self.reaction = None  # [tag, calls made, credit exponent, reported, first] (workers)
-        self.watermark = 0  # every root before it is complete (as far as this process knows)
         self.call_order = None  # an actor's CallOrder
         self.on_need_worker = None  # driver: starts an extra task worker (api.Node)
         self._need_worker_at = 0.0
@@ -308,10 +306,11 @@ class Runtime:
             tracer.made(ret_ids)
         first = ret_ids[0] if ret_ids else self.new_id()
         refs = [ObjectRef(i) for i in ret_ids]
+        comp = self.completion
         call = (target, method, args, kwargs, num_returns, fn_frame, fn_key, name, first, ret_ids,
-                self._child_order() if self.reaction is not None else None)
-        if self.roots is not None and self.roots.active:
-            self.roots.open_root(first & _LOW64)
+                comp.child_order(target) if comp.current is not None else None)
+        if comp.active:
+            comp.open_root(first & _LOW64)
         if target is None and self._has_unready_args(args, kwargs):
             # A task starts only once its arguments are ready (as Ray's owner-side dependency
             # resolution): then no pool worker ever blocks waiting for an argument, so a chain
@@ -328,23 +327,6 @@ class Runtime:
             with self.lock:
                 self._drain()
         return refs
-
-    def _child_order(self):
-        """(tag, credit exponent, None) of a call the running reaction makes now: its tag
-        extended by the call's index; half of the reaction's credit goes with it."""
-        r = self.reaction
-        r[1] += 1
-        r[2] += 1
-        return (r[0] + (r[1],), r[2], None)
-
-    def _root_order(self, target, first):
-        """(tag, credit exponent, watermark) of a call of the driver's while ordering is on:
-        a root; the watermark goes to shared actors only."""
-        roots = self.roots
-        n = first & _LOW64
-        roots.open_root(n)  # (already open unless ordering started during this call)
-        shared = target is not None and target._proc in roots.shared
-        return ((n,), 0, roots.watermark() if shared else None)
 
     def _has_unready_args(self, args, kwargs):
         for a in (itertools.chain(args, kwargs.values()) if kwargs else args):
@@ -370,10 +352,7 @@ class Runtime:
                     if e is not None and e.frame is None:
                         e.frame, e.error, e.pins = self.table[failed._id].frame, True, None
                         self._wake_waiters(oid, e)
-                if call[10] is not None:  # a worker's call: its credit comes back
-                    self._call_lost(call[10])
-                elif self.roots is not None:
-                    self.roots.done(call[8] & _LOW64, None)
+                self._call_lost(call[10] if call[10] is not None else ((call[8] & _LOW64,),))
                 continue
             self._send_call(call)
 
@@ -386,8 +365,8 @@ class Runtime:
             argf = ser.serialize((args, kwargs))  # (may start ordering: a handle leaves)
         else:
             argf = _EMPTY_ARGS
-        if order is None and self.roots is not None and self.roots.active:
-            order = self._root_order(target, first)
+        if order is None and self.completion.active:
+            order = self.completion.root_order(target, first & _LOW64)
         ctrl = (CALL, self.proc, first, num_returns, method, fn_key, name, order)
         all_frames = [argf] + frames if fn_frame is None else [argf, fn_frame] + frames
         watch = target._pid if target is not None else 0
@@ -630,17 +609,17 @@ class Runtime:
         earlier one: a later root's task, run on top of this one, could wait for an actor
         call that waits for this root to complete, which it cannot do until that task
         returns. Such tasks go back to the queue, for a worker that is free."""
-        r = self.reaction
+        comp = self.completion
         first_requeued = None
         for _ in range(_MAX_REQUEUE):
             data = self._tasks.recv_nowait()
             if data is None:
                 return False
-            if r is not None:
+            if comp.stack:
                 hlen = int.from_bytes(data[:4], "little")
                 ctrl = pickle.loads(data[4:4 + hlen])[0]
                 order = ctrl[7]
-                if order is not None and order[0][0] > r[0][0]:
+                if order is not None and not comp.may_run_on_top(order[0]):
                     self._tasks.send([data], len(data))
                     now = time.monotonic()
                     if now - self._need_worker_at > _NEED_WORKER_PERIOD:
@@ -760,20 +739,16 @@ class Runtime:
     def _actor_died(self, pid, reason=None):
         for oid, e in list(self.table.items()):
             if e.frame is None and e.watch == pid and owner_of(oid) == self.proc:
-                if self.roots is not None:  # a root it was running ends here
-                    self.roots.done(oid & _LOW64, None)
+                if self.completion.driver:  # a root it was running ends here
+                    self.completion.child_done((oid & _LOW64,))
                 self._set_error(oid, exc.ActorDiedError(
                     None, reason or "The actor died unexpectedly before finishing this task "
                     f"(its process, pid {pid}, exited or was killed)."))
 
     def _call_lost(self, order):
         """A call with ``order`` will never run: nothing it could cause will happen."""
-        if order is None:
-            return
-        if len(order[0]) == 1 and self.roots is not None:
-            self.roots.done(order[0][0], None)
-        else:
-            self.report_done(order[0][0], order[1])
+        if order is not None:
+            self.completion.child_done(order[0])
 
     def _fail_dead(self, proc, pid, ret_ids):
         for oid in ret_ids:
@@ -816,24 +791,18 @@ class Runtime:
             self._on_result(ctrl, frames)
         elif kind == CALL:
             self.deferred_calls.append((ctrl, frames))
-            order = ctrl[7]
-            if order is not None and self.call_order is not None:
-                if order[2] is not None:  # from the driver, to an actor it knows is shared
-                    self.call_order.ordered = True
-                    if order[2] > self.watermark:
-                        self.watermark = order[2]
-                elif len(order[0]) > 1:  # made by a reaction: another caller
-                    self.call_order.ordered = True
+            if ctrl[7] is not None and self.call_order is not None:
+                self.call_order.note(ctrl[7])
         elif kind == DONE:
-            self.roots.done(ctrl[1], ctrl[2])
+            self.completion.child_done(ctrl[1])
         elif kind == WATERMARK_REQ:
-            self.roots.request(ctrl[1], ctrl[2])
+            self.completion.request(ctrl[1], ctrl[2], ctrl[3])
         elif kind == NEED_WORKER:
             if self.on_need_worker is not None:
                 self.on_need_worker()
         elif kind == WATERMARK:
-            if ctrl[1] > self.watermark:
-                self.watermark = ctrl[1]
+            if self.call_order is not None:
+                self.call_order.update(ctrl[1], ctrl[2])
         elif kind == GET_OBJECT:
             _, requester, oid = ctrl
             e = self.table.get(oid)
@@ -873,8 +842,8 @@ class Runtime:
 
     def _on_result(self, ctrl, frames):
         _, first, errs, contained, done = ctrl
-        if done is not None:
-            self.roots.done(*done)
+        if done is not None:  # the call's subtree is complete (determinism.Completion)
+            self.completion.child_done(done)
         for i, f in enumerate(frames):
             oid = first + i
             e = self.table.get(oid)
@@ -902,32 +871,19 @@ class Runtime:
                 self._reply_object(w, oid, e)
 
     # -- executing a call (actors and task workers) -----------------------------------------
-    def begin_reaction(self, ctrl):
-        """Enter the reaction of CALL ``ctrl`` (workers); returns what ``end_reaction``
-        restores (a task worker runs tasks inside a task blocked in get)."""
-        prev = self.reaction
-        order = ctrl[7]
-        self.reaction = None if order is None else [order[0], 0, order[1], False, ctrl[2]]
-        return prev
-
-    def end_reaction(self, prev):
-        """Leave the reaction: its remaining credit goes back to the driver, unless its
-        RESULT already took it."""
-        r, self.reaction = self.reaction, prev
-        if r is not None and not r[3]:
-            self.report_done(r[0][0], r[2])
-
-    def report_done(self, root, e):
+    def send_done(self, proc, tag):
+        """Tell ``proc`` that its call with ``tag`` has a complete subtree."""
         with self.lock:
-            self._send_ctrl(self.driver_proc, (DONE, root, e), quiet=True)
+            self._send_ctrl(proc, (DONE, tag), quiet=True)
 
-    def ask_watermark(self, root):
-        """Ask the driver for a watermark above ``root`` (answered with WATERMARK)."""
+    def ask_watermark(self, proc, parent, k):
+        """Ask ``proc``, which ran reaction ``parent``, to say when its calls below index
+        ``k`` have complete subtrees (answered with WATERMARK)."""
         with self.lock:
-            self._send_ctrl(self.driver_proc, (WATERMARK_REQ, self.proc, root), quiet=True)
+            self._send_ctrl(proc, (WATERMARK_REQ, parent, k, self.proc), quiet=True)
 
-    def send_watermark(self, proc, w):
-        self._send_ctrl(proc, (WATERMARK, w), quiet=True)
+    def send_watermark(self, proc, parent, w):
+        self._send_ctrl(proc, (WATERMARK, parent, w), quiet=True)
 
     def execute(self, ctrl, frames, fn, label, actor_repr=None):
         """Run one reaction and send its RESULT to the caller.
@@ -1029,11 +985,7 @@ class Runtime:
             for f in frames:
                 if f.refs:
                     self._export(f.refs)
-            r = self.reaction
-            done = None
-            if r is not None and r[4] == first and len(r[0]) == 1:  # a root: to the driver
-                r[3] = True
-                done = (r[0][0], r[2])
+            done = self.completion.result_tag(first) if self.completion.stack else None
             self._send(caller, (RESULT, first, errs, contained, done), frames, quiet=True)
 
     @staticmethod

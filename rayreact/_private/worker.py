@@ -185,8 +185,8 @@ class ActorLoop(_Loop):
         return True
 
     def dispatch(self, ctrl, frames):
-        """Run one CALL; a call with a logical tag is a reaction whose credit goes back to
-        the driver when it ends (determinism.Roots)."""
+        """Run one CALL; for a call with a logical tag, its caller learns when it and
+        everything it caused have finished (determinism.Completion)."""
         rt = self.rt
         order = ctrl[7]
         if order is None:
@@ -195,13 +195,13 @@ class ActorLoop(_Loop):
             # Concurrent actors are outside the deterministic subset: their calls make calls
             # without tags, so nothing more with a tag can come of this one.
             self._dispatch(ctrl, frames)
-            rt.report_done(order[0][0], order[1])
+            rt.send_done(ctrl[1], order[0])
         else:
-            prev = rt.begin_reaction(ctrl)
+            rt.completion.begin(ctrl)
             try:
                 self._dispatch(ctrl, frames)
             finally:
-                rt.end_reaction(prev)
+                rt.completion.end()
 
     def _dispatch(self, ctrl, frames):
         rt = self.rt
@@ -346,12 +346,12 @@ class TaskLoop(_Loop):
         outer = rt.inbox.status()
         rt.inbox.set_status(caller, first & _LOW64, 1)
         prev, rt.current_task = rt.current_task, first
-        prev_reaction = rt.begin_reaction(ctrl)
+        rt.completion.begin(ctrl)
         try:
             _test_delay()
             rt.execute(ctrl, frames, fn, name)
         finally:
-            rt.end_reaction(prev_reaction)
+            rt.completion.end()
             rt.current_task = prev
             rt.inbox.set_status(*outer)
 

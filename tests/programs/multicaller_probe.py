@@ -1,5 +1,6 @@
 """Several callers of one actor, for tests/test_determinism.py: tasks and actors the driver
-called, and the driver itself, all call one ``Logger`` actor, synchronously and not. Prints
+called, tasks those started, and the driver itself, all call one ``Logger`` actor,
+synchronously and not. Prints
 the logger's log as JSON: with ordering by logical tag it is the order a serial run would
 make the calls in, whatever the timing.
 
@@ -34,6 +35,12 @@ def task_writer(logger, i, n):
 
 
 @ray.remote
+def spawner(logger, i):
+    # Calls from several processes within one driver call: its subtasks call the logger.
+    return ray.get([task_writer.remote(logger, 10 * i + k, 2) for k in range(3)])
+
+
+@ray.remote
 class ActorWriter:
     def __init__(self, i, logger):
         self.i = i
@@ -42,6 +49,12 @@ class ActorWriter:
     def run(self, n):
         refs = [self.logger.record.remote("actor", self.i, j) for j in range(n)]
         return ray.get(refs)[-1]
+
+    def fan_out(self):
+        # An actor whose tasks call the logger, while the actor calls it too.
+        refs = [task_writer.remote(self.logger, 100 * self.i + k, 1) for k in range(2)]
+        self.logger.record.remote("fan-out", self.i)
+        return ray.get(refs)
 
 
 def main():
@@ -57,6 +70,8 @@ def main():
     ray.get(refs + arefs)
     for t in range(3):  # rounds: the writers in turn
         ray.get([w.run.remote(1) for w in writers])
+    ray.get([spawner.remote(logger, i) for i in range(2)])
+    ray.get([w.fan_out.remote() for w in writers[:2]])
     logger.record.remote("driver", 2)
     print(json.dumps(ray.get(logger.get.remote())))
     ray.shutdown()
