@@ -159,6 +159,7 @@ class Runtime:
         self.call_order = None  # an actor's CallOrder
         self.on_need_worker = None  # driver: starts an extra task worker (api.Node)
         self._need_worker_at = 0.0
+        self._refusing_since = None  # when a blocked task worker began refusing queued tasks
 
     # -- ids and refcounts ---------------------------------------------------------------------
     def new_id(self) -> int:
@@ -605,34 +606,53 @@ class Runtime:
     def _help_with_a_task(self):
         """A task worker blocked in get runs queued tasks meanwhile (no pool deadlock).
 
-        While calls are ordered by logical tag, it runs only tasks of its own root or an
-        earlier one: a later root's task, run on top of this one, could wait for an actor
-        call that waits for this root to complete, which it cannot do until that task
-        returns. Such tasks go back to the queue, for a worker that is free."""
+        While calls are ordered by logical tag, it runs only tasks that cannot wait for the
+        reactions it is running (``Completion.may_run_on_top``): a later task, run on top of
+        this one, could wait for an actor call that waits for this one to complete, which it
+        cannot do until that task returns. Such tasks go back to the queue, and the driver
+        starts an extra worker to take them. If none comes for ``GRACE`` seconds (the extra
+        workers are all in use), the task runs here anyway: better a warning than a hang."""
         comp = self.completion
         first_requeued = None
         for _ in range(_MAX_REQUEUE):
             data = self._tasks.recv_nowait()
             if data is None:
+                self._refusing_since = None
                 return False
             if comp.stack:
                 hlen = int.from_bytes(data[:4], "little")
                 ctrl = pickle.loads(data[4:4 + hlen])[0]
                 order = ctrl[7]
-                if order is not None and not comp.may_run_on_top(order[0]):
+                if order is not None and not comp.may_run_on_top(order[0]) \
+                        and not self._refused_too_long():
                     self._tasks.send([data], len(data))
-                    now = time.monotonic()
-                    if now - self._need_worker_at > _NEED_WORKER_PERIOD:
-                        self._need_worker_at = now  # a free worker must take it
-                        self._send_ctrl(self.driver_proc, (NEED_WORKER,), quiet=True)
                     if first_requeued is None:
                         first_requeued = ctrl[2]
                     elif ctrl[2] == first_requeued:  # went round the whole queue
                         return False
                     continue
+            self._refusing_since = None
             self.run_task(data)
             return True
         return False
+
+    def _refused_too_long(self):
+        """A queued task was refused (see above): ask for a free worker; True once refusals
+        have gone on for ``GRACE`` seconds."""
+        now = time.monotonic()
+        if now - self._need_worker_at > _NEED_WORKER_PERIOD:
+            self._need_worker_at = now
+            self._send_ctrl(self.driver_proc, (NEED_WORKER,), quiet=True)
+        if self._refusing_since is None:
+            self._refusing_since = now
+            return False
+        if now - self._refusing_since <= determinism.GRACE:
+            return False
+        determinism.warn_once(
+            "task-on-top", "a task worker blocked in get ran a task that comes later in "
+            "logical time on top of its own (no free worker came): calls they make may run "
+            "in arrival order.", where="task worker")
+        return True
 
     def _request(self, oid):
         """Ask the owner of a borrowed ref for its value (once)."""
