@@ -289,3 +289,31 @@ def test_constructor_error_makes_calls_raise_actor_died(ray):
     b = Broken.remote()
     with pytest.raises(ray.exceptions.ActorDiedError):
         ray.get(b.ping.remote())
+
+
+def test_exit_actor_ends_the_actor_and_fails_its_call(ray):
+    @ray.remote
+    class Quitter:
+        def ping(self):
+            return "pong"
+
+        def quit(self):
+            ray.actor.exit_actor()
+
+    a = Quitter.remote()
+    assert ray.get(a.ping.remote()) == "pong"
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(a.quit.remote())
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(a.ping.remote())
+
+
+def test_exit_actor_outside_an_actor_raises_type_error(ray):
+    with pytest.raises(TypeError):
+        ray.actor.exit_actor()
+
+
+def test_object_ref_ids_have_rays_length(ray):
+    ref = ray.put(1)
+    assert len(ref.binary()) == 28
+    assert len(ref.hex()) == 56

@@ -364,6 +364,24 @@ def _lookup_named(rt, name, namespace):
     return ActorHandle(proc, pid, cls, methods, is_async)
 
 
+def exit_actor():
+    """Intentionally exit the current actor (mirrors ``ray.actor.exit_actor``, Ray 2.60.0).
+
+    Call it inside an actor method: the actor's process exits after running its ``atexit``
+    handlers; the caller of this call, and of every call still queued, gets
+    ``ActorDiedError`` (a ``RayActorError``).
+
+    Raises:
+        TypeError: called outside an actor (the driver or a task).
+    """
+    rt = _api()._rt
+    if rt is None or rt.kind != "actor":
+        raise TypeError("exit_actor API is called on a non-actor worker. Call this API inside "
+                        "an actor methods if you'd like to exit the actor gracefully.")
+    rt.exiting = True
+    raise SystemExit(0)
+
+
 def get_actor(name, namespace=None):
     """Handle of the named actor (mirrors ``ray.get_actor``).
 

@@ -41,13 +41,15 @@ class ObjectRef:
         return (_rebuild_ref, (self._id,))
 
     def binary(self) -> bytes:
-        return self._id.to_bytes(16, "big")
+        """28 bytes, as Ray's object ids (the id, zero-padded in front)."""
+        return self._id.to_bytes(28, "big")
 
     def hex(self) -> str:
+        """56 hex digits, as Ray's."""
         return self.binary().hex()
 
     def task_id(self):
-        return self.hex()[:24]
+        return self._id.to_bytes(16, "big").hex()[:24]
 
     def __hash__(self):
         return hash(self._id)

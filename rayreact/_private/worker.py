@@ -8,6 +8,7 @@ when idle and exit by themselves when the driver is gone.
 """
 
 import asyncio
+import atexit
 import faulthandler
 import inspect
 import json
@@ -73,6 +74,8 @@ def main():
         traceback.print_exc()
     finally:
         rt.inbox.unlink()
+        if getattr(rt, "exiting", False):  # ray.actor.exit_actor(): as Ray, run atexit
+            atexit._run_exitfuncs()
         if not pid_alive(driver_pid):
             shm.cleanup_session(session)
         os._exit(0)
