@@ -184,3 +184,7 @@ def test_wait_bad_arguments(ray):
 def test_wait_empty_list(ray):
     # Surprise: an empty list is fine (num_returns=1 > len 0 is not checked then).
     assert ray.wait([]) == ([], [])
+
+
+def test_get_with_a_negative_timeout_waits(ray):
+    assert ray.get(ray.put(5), timeout=-1) == 5

@@ -420,7 +420,8 @@ def get(object_refs, *, timeout=None):
 
     Args:
         object_refs: an ObjectRef or a list of ObjectRefs.
-        timeout (float | None): seconds to wait at most; None waits forever.
+        timeout (float | None): seconds to wait at most; None (or a negative number, as in
+            Ray) waits forever.
     Returns:
         the value, or a list of values in the order of ``object_refs``.
     Raises:
@@ -445,8 +446,8 @@ def get(object_refs, *, timeout=None):
         if not isinstance(r, ObjectRef):
             raise TypeError(f"Attempting to call `get` on the value {r!r}, which is not an "
                             "ray.ObjectRef.")
-    if timeout is not None and timeout < 0:
-        raise ValueError(f"'timeout' must be a non-negative number, got {timeout}")
+    if timeout is not None and timeout < 0:  # as Ray 2.60: a negative timeout waits forever
+        timeout = None
     values = rt.get(object_refs, timeout)
     return values[0] if single else values
 
