@@ -59,3 +59,14 @@ def test_nodes(ray):
     assert isinstance(node["NodeID"], str)
     assert node["NodeID"] == ray.get_runtime_context().get_node_id()
     assert node["Resources"]["CPU"] == 2.0
+
+
+def test_actor_name_in_a_named_actor(ray):
+    @ray.remote
+    class Named:
+        def name(self):
+            return ray.get_runtime_context().get_actor_name()
+
+    a = Named.options(name="rr_ctx_name_probe").remote()
+    assert ray.get(a.name.remote()) == "rr_ctx_name_probe"
+    ray.kill(a)

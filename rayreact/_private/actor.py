@@ -321,7 +321,7 @@ class ActorClass:
                 raise ValueError(f"The name {name} (namespace={namespace}) is already taken.")
         concurrency = options.get("max_concurrency") or (1000 if self._is_async else 1)
         rt.submit(handle, "__init__", args, kwargs, 0, self._frame, None,
-                  name=(self._class_name, concurrency))
+                  name=(self._class_name, concurrency, name))
         return handle
 
 

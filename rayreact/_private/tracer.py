@@ -129,7 +129,7 @@ class Tracer:
         return X if src is None else ("n",) + src
 
     def _new_actor(self, handle, name):
-        class_name, concurrency = name
+        class_name, concurrency = name[:2]
         n = self._class_counts.get(class_name, 0)
         self._class_counts[class_name] = n + 1
         self.actors[handle._proc] = [f"{class_name}[{n}]", concurrency, handle._pid,
