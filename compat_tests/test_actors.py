@@ -317,3 +317,47 @@ def test_object_ref_ids_have_rays_length(ray):
     ref = ray.put(1)
     assert len(ref.binary()) == 28
     assert len(ref.hex()) == 56
+
+
+def test_max_restarts_starts_a_dead_actor_again(ray):
+    @ray.remote(max_restarts=1)
+    class Phoenix:
+        def __init__(self):
+            self.n = 0
+
+        def inc(self):
+            self.n += 1
+            return self.n
+
+        def reconstructed(self):
+            return ray.get_runtime_context().was_current_actor_reconstructed
+
+        def die(self):
+            os._exit(1)
+
+    a = Phoenix.remote()
+    assert ray.get([a.inc.remote(), a.inc.remote()]) == [1, 2]
+    assert ray.get(a.reconstructed.remote()) is False
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(a.die.remote())
+    # The restart takes a moment: calls made meanwhile may fail; then the state is fresh.
+    for _ in range(10_000):
+        try:
+            n = ray.get(a.inc.remote())
+            break
+        except ray.exceptions.RayActorError:
+            pass
+    else:
+        raise AssertionError("the actor was not restarted")
+    assert n == 1
+    assert ray.get(a.reconstructed.remote()) is True
+    # Its one restart is used: the next death is final.
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(a.die.remote())
+    for _ in range(10_000):
+        try:
+            ray.get(a.inc.remote())
+        except ray.exceptions.RayActorError:
+            break
+    else:
+        raise AssertionError("a second death should be final")

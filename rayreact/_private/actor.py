@@ -320,8 +320,10 @@ class ActorClass:
                     return existing
                 raise ValueError(f"The name {name} (namespace={namespace}) is already taken.")
         concurrency = options.get("max_concurrency") or (1000 if self._is_async else 1)
-        rt.submit(handle, "__init__", args, kwargs, 0, self._frame, None,
-                  name=(self._class_name, concurrency, name))
+        init_name = (self._class_name, concurrency, name)
+        rt.submit(handle, "__init__", args, kwargs, 0, self._frame, None, name=init_name)
+        api._register_restarts(options.get("max_restarts"), handle, args, kwargs, self._frame,
+                               init_name)
         return handle
 
 

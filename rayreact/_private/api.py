@@ -67,6 +67,7 @@ class Node:
         self.children = {}  # pid -> (proc, Popen, kind)
         self.pool_members = []  # [(proc, pid)]
         self.extra_workers = 0  # "extra" pool workers alive (see add_extra_worker)
+        self.restartable = {}  # actor proc -> _Restart (actors created with max_restarts)
         self.rt.on_need_worker = self.add_extra_worker
         self._lock = threading.Lock()
         self._stopping = False
@@ -79,8 +80,8 @@ class Node:
             self._add_pool_worker()
 
     # -- processes ---------------------------------------------------------------------------
-    def spawn(self, kind):
-        proc, p = process_mod.spawn_worker(self.rt, kind, self.namespace, self.num_cpus)
+    def spawn(self, kind, proc=None):
+        proc, p = process_mod.spawn_worker(self.rt, kind, self.namespace, self.num_cpus, proc)
         with self._lock:
             self.children[p.pid] = (proc, p, kind)
         os.write(self._wake_w, b"x")
@@ -150,6 +151,8 @@ class Node:
         caller, counter, running = ch.status()
         first = (caller << 64) | counter
         ch.close()
+        if kind == "actor" and self._restart(proc):
+            return
         Channel(self.session, inbox_name(proc)).unlink()
         if kind not in ("task", "extra"):
             return
@@ -170,6 +173,26 @@ class Node:
                 self._write_pool()
         else:
             self._add_pool_worker()
+
+    def _restart(self, proc):
+        """Start actor ``proc`` again if it was created with restarts left and its process
+        died (an intentional exit unlinks the inbox: no restart, as in Ray). Calls it was
+        running or had queued fail (their callers watch the old pid); the new process takes
+        over the inbox and runs the constructor again with the same arguments."""
+        r = self.restartable.get(proc)
+        if r is None or r.left == 0 or self._stopping:
+            return False
+        try:
+            proc, p = self.spawn("actor", proc)
+        except FileNotFoundError:
+            return False
+        r.left -= 1  # (-1: restarts without end)
+        rt = self.rt
+        name = r.name[:3] + (True,)  # reconstructed
+        with rt.lock:
+            rt._send_call((r.handle, "__init__", r.args, r.kwargs, 0, r.frame, None, name,
+                           rt.new_id(), [], None))
+        return True
 
     def stop(self):
         """End every process of the session and unlink every shared-memory name."""
@@ -403,12 +426,36 @@ def _kill_proc(proc, pid):
         pass
 
 
+class _Restart:
+    """How to start an actor created with ``max_restarts`` again (driver only)."""
+
+    def __init__(self, left, handle, args, kwargs, frame, name):
+        self.left, self.handle, self.args, self.kwargs = left, handle, args, kwargs
+        self.frame, self.name = frame, name
+
+
+def _register_restarts(max_restarts, handle, args, kwargs, frame, name):
+    if _node is not None and max_restarts:
+        _node.restartable[handle._proc] = _Restart(max_restarts, handle, args, kwargs, frame,
+                                                   name)
+
+
+def _current_pid(rt, proc, pid):
+    """The pid now running actor ``proc`` (it may have been restarted), else ``pid``."""
+    try:
+        return rt.peer(proc).pid or pid
+    except FileNotFoundError:
+        return pid
+
+
 def _actor_out_of_scope(proc, pid, exported):
     """The creator dropped its last handle of an anonymous actor: the actor exits after the
     calls already queued (as in Ray), unless a handle was passed on to another process."""
     rt = _rt
     if rt is None or exported[0]:
         return
+    if _node is not None:
+        _node.restartable.pop(proc, None)  # an actor out of scope is not restarted
     from rayreact._private.runtime import EXIT
 
     rt._send_ctrl(proc, (EXIT,), quiet=True)
@@ -531,8 +578,12 @@ def kill(actor, *, no_restart=True):
     if not isinstance(actor, ActorHandle):
         raise ValueError("ray.kill() only supported for actors. For tasks, try ray.cancel(). "
                          f"Got: {type(actor)}.")
-    _kill_proc(actor._proc, actor._pid)
-    rt.mark_dead(actor._proc, actor._pid)
+    if _node is not None and no_restart:
+        _node.restartable.pop(actor._proc, None)
+    pid = _current_pid(rt, actor._proc, actor._pid)
+    _kill_proc(actor._proc, pid)
+    if no_restart or _node is None or actor._proc not in _node.restartable:
+        rt.mark_dead(actor._proc, pid)
 
 
 def cancel(ray_waitable, *, force=False, recursive=True):
@@ -660,7 +711,7 @@ class RuntimeContext:
 
     @property
     def was_current_actor_reconstructed(self):
-        return False
+        return bool(getattr(self._rt, "reconstructed", False))
 
 
 def get_runtime_context():

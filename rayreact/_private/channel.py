@@ -91,6 +91,19 @@ class Channel:
         self.capacity = len(self._mm) - HEADER
         self.max_record = self.capacity // 2 - 16
 
+    def reset(self):
+        """Empty the ring and forget its consumer, whose process died: a new process takes
+        over the same inbox (an actor restart), and every sender's mapping stays valid."""
+        self._wlock.acquire()
+        try:
+            hdr = self._hdr
+            hdr[_HEAD] = hdr[_TAIL]
+            hdr[_PID] = 0
+            hdr[_SLEEPING] = 0
+        finally:
+            self._wlock.release()
+        self.set_status(0, 0, 0)
+
     # -- header ------------------------------------------------------------------------------
     def set_pid(self, pid):
         self._hdr[_PID] = pid

@@ -61,14 +61,20 @@ def start_zygote(session, namespace, num_cpus):
     return p
 
 
-def spawn_worker(rt, kind, namespace, num_cpus):
-    """Create an inbox and start a worker process of ``kind`` ("actor" or "task").
+def spawn_worker(rt, kind, namespace, num_cpus, proc=None):
+    """Create an inbox and start a worker process of ``kind`` ("actor" or "task"); with
+    ``proc``, take over the existing inbox of that reactor instead (an actor restart; raises
+    FileNotFoundError if it is gone).
 
     Returns:
         (proc id: int, a process handle with ``pid`` and ``wait(timeout=None)``)
     """
-    proc = new_proc_id(rt.session)
-    ch = Channel(rt.session, inbox_name(proc), create=True)
+    if proc is None:
+        proc = new_proc_id(rt.session)
+        ch = Channel(rt.session, inbox_name(proc), create=True)
+    else:
+        ch = Channel(rt.session, inbox_name(proc))
+        ch.reset()
     env = worker_env(namespace, num_cpus)
     env[ENV_DRIVER] = f"{rt.driver_proc:x}"
     p = _fork_from_zygote(rt, proc, kind, ch, env)

@@ -370,7 +370,7 @@ class Runtime:
             order = self.completion.root_order(target, first & _LOW64)
         ctrl = (CALL, self.proc, first, num_returns, method, fn_key, name, order)
         all_frames = [argf] + frames if fn_frame is None else [argf, fn_frame] + frames
-        watch = target._pid if target is not None else 0
+        watch = self._pid_of(target) if target is not None else 0
         for i in ret_ids:
             e = self.table.get(i)
             if e is not None:
@@ -395,6 +395,13 @@ class Runtime:
                 return
             if target._proc in self.trigger_queues:
                 self.push_trigger(target._proc, *_DRIVER_CALL)
+
+    def _pid_of(self, target):
+        """The pid running actor ``target`` now (it may have been restarted: see api.Node)."""
+        try:
+            return self.peer(target._proc).pid or target._pid
+        except FileNotFoundError:
+            return target._pid
 
     def _arg_sources(self, args, kwargs, frames):
         """Replace top-level refs: a ready local value travels as an inline frame, anything

@@ -271,7 +271,8 @@ class ActorLoop(_Loop):
         rt = self.rt
         cls = ser.deserialize(frames[1])
         frames = [frames[0]] + frames[2:]
-        class_name, concurrency, rt.actor_name = ctrl[6]
+        class_name, concurrency, rt.actor_name = ctrl[6][:3]
+        rt.reconstructed = len(ctrl[6]) > 3  # started again after its process died
         self.cls_name = cls.__name__
         rt.call_order.label = cls.__name__
         if concurrency > 1 or _is_async(cls) or getattr(cls, "__rayreact_arrival_order__", False):
