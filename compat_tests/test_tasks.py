@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 
 def test_many_tasks_results_in_order(ray):
     @ray.remote
@@ -158,3 +160,27 @@ def test_refs_passed_between_tasks_and_actors(ray):
     assert ray.get(s.total.remote(ref)) == 12
     # An actor call's ref passed on to a task.
     assert ray.get(plus_one.remote(s.total.remote(ref))) == 13
+
+
+def test_a_task_whose_worker_dies_is_retried(ray, tmp_path):
+    marker = tmp_path / "crashed-once"
+
+    @ray.remote(max_retries=2)
+    def flaky(path):
+        import os
+        if not os.path.exists(path):
+            open(path, "w").close()
+            os._exit(1)  # the worker dies on the first attempt
+        return "second attempt"
+
+    assert ray.get(flaky.remote(str(marker))) == "second attempt"
+
+
+def test_a_task_with_no_retries_left_fails_with_worker_crashed_error(ray):
+    @ray.remote(max_retries=0)
+    def die():
+        import os
+        os._exit(1)
+
+    with pytest.raises(ray.exceptions.WorkerCrashedError):
+        ray.get(die.remote())

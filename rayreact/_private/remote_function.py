@@ -86,7 +86,9 @@ class RemoteFunction:
             n = 1
         if not isinstance(n, int):
             raise ValueError(f"num_returns={n!r} is not supported by rayreact yet; use an int.")
-        refs = rt.submit(None, self._function_name, args, kwargs, n, self._frame, self._key)
+        retries = options.get("max_retries", 3)  # Ray's default for tasks
+        refs = rt.submit(None, self._function_name, args, kwargs, n, self._frame, self._key,
+                         retries=3 if retries is None else retries)
         if n == 1:
             return refs[0]
         if n == 0:

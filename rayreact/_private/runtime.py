@@ -157,6 +157,7 @@ class Runtime:
         self.completion = determinism.Completion(self, driver=kind == "driver")
         self.driver_proc = proc if kind == "driver" else None  # (workers: set at start)
         self.call_order = None  # an actor's CallOrder
+        self.retries = {}  # task id -> [call, retries left]: tasks to run again if they crash
         self.on_need_worker = None  # driver: starts an extra task worker (api.Node)
         self._need_worker_at = 0.0
         self._refusing_since = None  # when a blocked task worker began refusing queued tasks
@@ -284,7 +285,7 @@ class Runtime:
 
     # -- submission: the one place every call passes through --------------------------------
     def submit(self, target, method, args, kwargs, num_returns, fn_frame=None, fn_key=None,
-               name=None):
+               name=None, retries=0):
         """Send one call to ``target`` and return its result refs.
 
         Args:
@@ -294,6 +295,8 @@ class Runtime:
             args, kwargs: the call's arguments; top-level ``ObjectRef`` s are resolved before
                 the call runs, nested ones are passed as refs.
             num_returns: number of result refs (0, 1 or more).
+            retries: tasks only: how many times to run the task again if its worker process
+                dies while running it (Ray's ``max_retries``; -1: without end).
         Returns:
             list[ObjectRef] of length ``num_returns``.
         """
@@ -310,6 +313,8 @@ class Runtime:
         comp = self.completion
         call = (target, method, args, kwargs, num_returns, fn_frame, fn_key, name, first, ret_ids,
                 comp.child_order(target) if comp.current is not None else None)
+        if retries and target is None:
+            self.retries[first] = [call, retries]
         if comp.active:
             comp.open_root(first & _LOW64)
         if target is None and self._has_unready_args(args, kwargs):
@@ -869,6 +874,8 @@ class Runtime:
 
     def _on_result(self, ctrl, frames):
         _, first, errs, contained, done = ctrl
+        if self.retries and self._retried(first, errs, frames):
+            return
         if done is not None:  # the call's subtree is complete (determinism.Completion)
             self.completion.child_done(done)
         for i, f in enumerate(frames):
@@ -884,6 +891,21 @@ class Runtime:
             if contained and contained[i]:
                 e.holders = self._import(contained[i])
             self._wake_waiters(oid, e)
+
+    def _retried(self, first, errs, frames):
+        """The RESULT of task ``first``: if its worker crashed and retries are left (and the
+        result is still wanted), send the task again, as Ray does; True if it was."""
+        r = self.retries.pop(first, None)
+        if r is None or not errs[0] or                 not isinstance(ser.deserialize(frames[0]), exc.WorkerCrashedError):
+            return False
+        e = self.table.get(first)
+        if r[1] == 0 or e is None or e.frame is not None:  # no retry (dropped, cancelled)
+            self._call_lost(r[0][10])  # the crashed task will cause nothing more
+            return False
+        r[1] -= 1
+        self.retries[first] = r
+        self._send_call(r[0])
+        return True
 
     def _reply_object(self, requester, oid, e):
         f = e.frame
