@@ -178,3 +178,31 @@ def test_cancel_finished_task_is_a_no_op(ray):
 def test_cancel_non_ref_raises_type_error(ray):
     with pytest.raises(TypeError):
         ray.cancel("not a ref")
+
+
+def test_an_exception_that_cannot_be_unpickled_is_unserializable_exception(ray):
+    class TwoArgError(Exception):
+        def __init__(self, code, msg):  # pickles as (msg,): cannot be unpickled
+            super().__init__(msg)
+            self.code = code
+
+    @ray.remote
+    def raises():
+        raise TwoArgError(7, "custom message")
+
+    with pytest.raises(ray.exceptions.UnserializableException) as info:
+        ray.get(raises.remote())
+    assert "custom message" in str(info.value)
+    assert isinstance(info.value, ray.exceptions.RayError)
+
+
+def test_the_remote_traceback_names_the_file_and_line_of_the_error(ray):
+    @ray.remote
+    def fails():
+        raise KeyError("where")  # this line is in the traceback
+
+    with pytest.raises(KeyError) as info:
+        ray.get(fails.remote())
+    text = str(info.value)
+    assert __file__ in text
+    assert "this line is in the traceback" in text

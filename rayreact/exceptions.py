@@ -19,6 +19,7 @@ __all__ = [
     "TaskCancelledError",
     "WorkerCrashedError",
     "ObjectLostError",
+    "UnserializableException",
     "OwnerDiedError",
     "ObjectFreedError",
     "RaySystemError",
@@ -170,6 +171,23 @@ class WorkerCrashedError(RayError):
 
     def __str__(self):
         return "The worker died unexpectedly while executing this task."
+
+
+class UnserializableException(RayError):
+    """A remote exception that pickles but cannot be unpickled (mirrors Ray 2.60's): ``get``
+    raises this instead, with the text and traceback of the original.
+
+    Args:
+        original_stack_trace (str): the original exception and its remote traceback.
+    """
+
+    def __init__(self, original_stack_trace=""):
+        self._original_stack_trace = original_stack_trace
+        super().__init__(original_stack_trace)
+
+    def __str__(self):
+        return ("Failed to deserialize exception (see Ray's guide to custom serializers for "
+                f"exceptions).\nOriginal exception:\n{self._original_stack_trace}")
 
 
 class ObjectLostError(RayError):

@@ -306,7 +306,7 @@ class ActorClass:
                     "a different name or get the existing actor using "
                     f"ray.get_actor('{name}', namespace='{namespace}')")
         if self._frame is None:
-            self._frame = ser.serialize(self._cls)
+            self._frame = ser.serialize_code(self._cls)
         proc, popen = api._spawn("actor")
         handle = ActorHandle(proc, popen.pid, self._class_name, self._methods, self._is_async,
                              original=name is None and options.get("lifetime") != "detached",

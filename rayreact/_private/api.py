@@ -29,7 +29,7 @@ from rayreact._private import shm
 from rayreact._private.actor import ActorHandle
 from rayreact._private.channel import Channel
 from rayreact._private.refs import ObjectRef
-from rayreact._private.runtime import RESULT, Runtime, inbox_name, set_runtime
+from rayreact._private.runtime import CRASHED, RESULT, Runtime, inbox_name, set_runtime
 from rayreact._private.tracer import Tracer
 
 logger = logging.getLogger("rayreact")
@@ -164,7 +164,7 @@ class Node:
                 out = Channel(self.session, inbox_name(caller))
                 # A task the driver called is a root (determinism.Completion): it ends here.
                 done = (counter,) if caller == self.rt.proc else None
-                self.rt._send_on(out, (RESULT, first, (True,), (), done), [err], quiet=True)
+                self.rt._send_on(out, (RESULT, first, (CRASHED,), (), done), [err], quiet=True)
             except FileNotFoundError:
                 pass
         if kind == "extra":  # not replaced

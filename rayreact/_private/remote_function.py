@@ -104,7 +104,7 @@ class RemoteFunction:
 def _function_frame(rt, function):
     """The pickled function. A big one (closures over large arrays) is put in a segment once
     and every task names it, instead of copying it into each task's record."""
-    f = ser.serialize(function)
+    f = ser.serialize_code(function)
     if f.nbytes > ser.SEGMENT_THRESHOLD:
         name = f.to_segment(f"{rt._seg_prefix()}fn{random.getrandbits(32):x}")
         g = ser.open_frame(name, take=True)

@@ -49,6 +49,7 @@ from rayreact._private.refs import ObjectRef, owner_of
 CALL, RESULT, GET_OBJECT, OBJECT, ADDREF, DECREF, EXIT, CANCEL, DONE, WATERMARK_REQ, \
     WATERMARK, NEED_WORKER = range(12)
 _LOW64 = (1 << 64) - 1
+CRASHED = 2  # the error flag of a RESULT the driver sends for a task whose worker died
 _MAX_REQUEUE = 64  # queued tasks a blocked task worker looks past, per look (see above)
 _NEED_WORKER_PERIOD = 0.25  # seconds between a blocked task worker's asks for a free one
 
@@ -874,7 +875,7 @@ class Runtime:
 
     def _on_result(self, ctrl, frames):
         _, first, errs, contained, done = ctrl
-        if self.retries and self._retried(first, errs, frames):
+        if self.retries and self._retried(first, errs):
             return
         if done is not None:  # the call's subtree is complete (determinism.Completion)
             self.completion.child_done(done)
@@ -892,11 +893,11 @@ class Runtime:
                 e.holders = self._import(contained[i])
             self._wake_waiters(oid, e)
 
-    def _retried(self, first, errs, frames):
+    def _retried(self, first, errs):
         """The RESULT of task ``first``: if its worker crashed and retries are left (and the
         result is still wanted), send the task again, as Ray does; True if it was."""
         r = self.retries.pop(first, None)
-        if r is None or not errs[0] or                 not isinstance(ser.deserialize(frames[0]), exc.WorkerCrashedError):
+        if r is None or errs[0] != CRASHED:
             return False
         e = self.table.get(first)
         if r[1] == 0 or e is None or e.frame is not None:  # no retry (dropped, cancelled)
@@ -1040,15 +1041,18 @@ class Runtime:
     @staticmethod
     def result_frames(values, is_err, num_returns):
         """Serialise a reaction's results: (frames, per-frame error flags). A value that
-        cannot be pickled becomes an error, with the text of what failed."""
+        cannot be pickled becomes an error, with the text of what failed. An error that
+        pickles but cannot be unpickled (an exception class whose ``__init__`` takes other
+        arguments than it passes to ``Exception``) becomes ``UnserializableException`` with
+        the original's text and traceback, as in Ray."""
         n = max(num_returns, 1) if is_err else num_returns
         frames = []
         for i in range(n):
             v = values[0] if is_err else values[i]
             try:
-                frames.append(ser.serialize(v))
-            except TypeError as e:
-                if is_err:  # the user's exception cannot be pickled: keep its text
+                f = ser.serialize(v)
+            except Exception as e:  # noqa: BLE001 - whatever pickling raised
+                if is_err:  # the user's exception does not survive pickling: keep its text
                     v = exc.RayTaskError(getattr(v, "function_name", "?"),
                                          getattr(v, "traceback_str", str(v)),
                                          exc.RayError(str(getattr(v, "cause", v))))
@@ -1057,6 +1061,13 @@ class Runtime:
                     err = exc.RayTaskError("serialize result", traceback.format_exc(), e)
                     frames.append(ser.serialize(err))
                     is_err = True
+                continue
+            if is_err:  # errors only (the check costs a round trip): it must unpickle too
+                try:
+                    ser.deserialize(f)
+                except Exception:  # noqa: BLE001
+                    f = ser.serialize(exc.UnserializableException(str(v)))
+            frames.append(f)
         return frames, (is_err,) * n
 
     def cancel(self, ref, force, pool_pids):

@@ -19,6 +19,7 @@ import os
 import pickle
 import struct
 import threading
+import types
 import weakref
 
 import cloudpickle
@@ -332,3 +333,55 @@ def dumps(obj):
 def _short_repr(v):
     r = repr(v)
     return r if len(r) < 80 else r[:77] + "..."
+
+
+# -- functions and classes ---------------------------------------------------------------------
+# cloudpickle (3.1 on) names the code of what it pickles by value (functions and classes
+# defined in __main__) "<dynamic-code>", so a remote traceback would show no file and no source
+# line. Ray's shows them: the frame carries the file, and the worker gives it back.
+_DYNAMIC = "<dynamic-code>"
+
+
+def serialize_code(obj):
+    """Frame of a function or class (a remote function, an actor class) and its source file."""
+    return serialize((obj, _source_file(obj)))
+
+
+def deserialize_code(frame):
+    """The function or class of a ``serialize_code`` frame, its code named after its file."""
+    obj, filename = deserialize(frame)
+    if filename:
+        _restore_files(obj, filename, set())
+    return obj
+
+
+def _source_file(obj):
+    fns = [obj] if isinstance(obj, types.FunctionType) else \
+        [_unwrap(v) for v in vars(obj).values()] if isinstance(obj, type) else []
+    return next((f.__code__.co_filename for f in fns if isinstance(f, types.FunctionType)), None)
+
+
+def _unwrap(v):
+    return v.__func__ if isinstance(v, (staticmethod, classmethod)) else v
+
+
+def _restore_files(obj, filename, seen):
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, type):
+        for v in vars(obj).values():
+            _restore_files(_unwrap(v), filename, seen)
+    elif isinstance(obj, types.FunctionType) and obj.__code__.co_filename == _DYNAMIC:
+        obj.__code__ = _with_file(obj.__code__, filename)
+        g = obj.__globals__
+        for name in obj.__code__.co_names:  # helpers it calls, pickled with it
+            v = g.get(name)
+            if isinstance(v, (types.FunctionType, type)):
+                _restore_files(v, filename, seen)
+
+
+def _with_file(code, filename):
+    consts = tuple(_with_file(c, filename) if isinstance(c, types.CodeType) else c
+                   for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)

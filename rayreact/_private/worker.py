@@ -269,7 +269,7 @@ class ActorLoop(_Loop):
 
     def _construct(self, ctrl, frames):
         rt = self.rt
-        cls = ser.deserialize(frames[1])
+        cls = ser.deserialize_code(frames[1])
         frames = [frames[0]] + frames[2:]
         class_name, concurrency, rt.actor_name = ctrl[6][:3]
         rt.reconstructed = len(ctrl[6]) > 3  # started again after its process died
@@ -344,7 +344,7 @@ class TaskLoop(_Loop):
         _, caller, first, num_returns, name, fn_key = ctrl[:6]
         fn = rt.function_cache.get(fn_key)
         if fn is None:
-            fn = rt.function_cache[fn_key] = ser.deserialize(frames[1])
+            fn = rt.function_cache[fn_key] = ser.deserialize_code(frames[1])
         frames = [frames[0]] + frames[2:]
         rt._drain()  # a CANCEL for this task may be waiting
         outer = rt.inbox.status()
