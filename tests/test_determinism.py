@@ -197,3 +197,49 @@ def test_recursive_tasks_calling_one_actor_reach_it_in_serial_order(tmp_path):
     assert value == 21
     assert seen == preorder(8)
     assert "NondeterminismWarning" not in r.stderr
+
+
+COMPILED_THEN_SHARED = """
+import json
+import rayreact as ray
+
+@ray.remote
+class W:
+    def __init__(self):
+        self.log = []
+    def step(self, t):
+        self.log.append(["step", t])
+        return t
+    def note(self, who):
+        self.log.append(["note", who])
+        return who
+    def get(self):
+        return self.log
+
+@ray.remote
+def poke(w, i):
+    return ray.get(w.note.remote(i))
+
+ray.init(num_cpus=2)
+ws = [W.remote() for _ in range(3)]
+for t in range(6):  # rounds the tracer compiles
+    ray.get([w.step.remote(t) for w in ws])
+refs = [poke.remote(ws[i % 3], i) for i in range(6)]  # handles leave the driver
+for t in range(6, 9):
+    ray.get([w.step.remote(t) for w in ws])
+ray.get(refs)
+print(json.dumps(ray.get([w.get.remote() for w in ws])))
+"""
+
+
+def test_actors_compiled_then_shared_keep_logical_time_order(tmp_path):
+    script = tmp_path / "compiled_then_shared.py"
+    script.write_text(COMPILED_THEN_SHARED)
+    env = dict(os.environ, RAYREACT_TEST_DELAY="0.003")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                       timeout=240, env=env)
+    assert r.returncode == 0, r.stderr
+    logs = json.loads(r.stdout.strip().splitlines()[-1])
+    for i, log in enumerate(logs):
+        assert log == ([["step", t] for t in range(6)] + [["note", i], ["note", i + 3]]
+                       + [["step", t] for t in range(6, 9)])
