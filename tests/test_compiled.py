@@ -193,3 +193,32 @@ def test_a_long_round_without_a_sync_point_is_not_kept_in_memory(rr1):
     assert len(api._rt.tracer.round) == tracer._MAX_ROUND + 1
     assert ray.get(refs[-1]) == tracer._MAX_ROUND + 499
     assert api._rt.tracer.round == []
+
+
+def test_a_round_with_a_large_argument_takes_the_dynamic_path(rr1):
+    # A slot would cost a copy in and a copy out (and a second tag's copy mapped); the dynamic
+    # path writes a large value once, into a recycled segment.
+    import numpy as np
+
+    from rayreact._private import compiled
+
+    ray, _ = rr1
+
+    @ray.remote
+    class Echo:
+        def f(self, x):
+            return x[:2] + 1
+
+    a = Echo.remote()
+    small = np.zeros(8)
+    big = np.zeros(compiled.LARGE_ARGUMENT // 8 + 1)
+    for _ in range(4):
+        assert ray.get(a.f.remote(small)).tolist() == [1.0, 1.0]
+    graph, = _compiled_graphs()
+    used = graph.tag
+    assert used > 0  # small arguments: compiled
+    for _ in range(3):
+        assert ray.get(a.f.remote(big)).tolist() == [1.0, 1.0]
+    assert graph.tag == used  # the large ones did not use it
+    assert ray.get(a.f.remote(small)).tolist() == [1.0, 1.0]
+    assert graph.tag == used + 1

@@ -32,6 +32,8 @@ import logging
 import os
 import traceback
 
+import numpy as np
+
 from rayreact import exceptions as exc
 from rayreact._private import serialization as ser
 from rayreact._private.refs import ObjectRef
@@ -41,6 +43,10 @@ from rayreact._private.slots import Slot, TriggerQueue
 log = logging.getLogger("rayreact.compiled")
 
 INSTALL = "__rayreact_install__"
+# Bytes: a call whose argument is larger takes the dynamic path. A slot costs a copy in and a
+# copy out; the dynamic path writes a large value once, into a recycled segment the callee
+# maps (serialization._SegmentPool), and keeps no second tag's copy mapped.
+LARGE_ARGUMENT = 1 << 20
 
 
 class _Upstream:
@@ -164,12 +170,15 @@ class CompiledGraph:
         current = self.current
         for a, s in zip(vals, specs):
             if s is V:
-                if type(a) is ObjectRef:
+                if type(a) is ObjectRef or type(a) is np.ndarray and a.nbytes > LARGE_ARGUMENT:
                     return False
             elif type(a) is not ObjectRef:
                 return False
             elif s is X:
                 if not self.rt.ready(a._id):
+                    return False
+                e = self.rt.table.get(a._id)
+                if e is not None and e.frame is not None and e.frame.nbytes > LARGE_ARGUMENT:
                     return False
             elif current is None or a._id != current[s[1]][s[2]]:
                 return False
