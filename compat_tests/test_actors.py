@@ -361,3 +361,18 @@ def test_max_restarts_starts_a_dead_actor_again(ray):
             break
     else:
         raise AssertionError("a second death should be final")
+
+
+def test_max_task_retries_runs_a_call_again_on_the_restarted_actor(ray, tmp_path):
+    marker = tmp_path / "died-once"
+
+    @ray.remote(max_restarts=1, max_task_retries=1)
+    class Once:
+        def work(self, path):
+            if not os.path.exists(path):
+                open(path, "w").close()
+                os._exit(1)  # dies during the first attempt only
+            return "done on the restarted actor"
+
+    a = Once.remote()
+    assert ray.get(a.work.remote(str(marker))) == "done on the restarted actor"

@@ -322,8 +322,8 @@ class ActorClass:
         concurrency = options.get("max_concurrency") or (1000 if self._is_async else 1)
         init_name = (self._class_name, concurrency, name)
         rt.submit(handle, "__init__", args, kwargs, 0, self._frame, None, name=init_name)
-        api._register_restarts(options.get("max_restarts"), handle, args, kwargs, self._frame,
-                               init_name)
+        api._register_restarts(options.get("max_restarts"), options.get("max_task_retries"),
+                               handle, args, kwargs, self._frame, init_name)
         return handle
 
 

@@ -181,10 +181,12 @@ class Node:
         over the inbox and runs the constructor again with the same arguments."""
         r = self.restartable.get(proc)
         if r is None or r.left == 0 or self._stopping:
+            self.rt.task_retries.pop(proc, None)  # final: calls it had fail now
             return False
         try:
             proc, p = self.spawn("actor", proc)
         except FileNotFoundError:
+            self.rt.task_retries.pop(proc, None)
             return False
         r.left -= 1  # (-1: restarts without end)
         rt = self.rt
@@ -434,10 +436,12 @@ class _Restart:
         self.frame, self.name = frame, name
 
 
-def _register_restarts(max_restarts, handle, args, kwargs, frame, name):
+def _register_restarts(max_restarts, max_task_retries, handle, args, kwargs, frame, name):
     if _node is not None and max_restarts:
         _node.restartable[handle._proc] = _Restart(max_restarts, handle, args, kwargs, frame,
                                                    name)
+        if max_task_retries:
+            _node.rt.task_retries[handle._proc] = max_task_retries
 
 
 def _current_pid(rt, proc, pid):
@@ -580,6 +584,7 @@ def kill(actor, *, no_restart=True):
                          f"Got: {type(actor)}.")
     if _node is not None and no_restart:
         _node.restartable.pop(actor._proc, None)
+        rt.task_retries.pop(actor._proc, None)
     pid = _current_pid(rt, actor._proc, actor._pid)
     _kill_proc(actor._proc, pid)
     if no_restart or _node is None or actor._proc not in _node.restartable:

@@ -52,6 +52,7 @@ _LOW64 = (1 << 64) - 1
 CRASHED = 2  # the error flag of a RESULT the driver sends for a task whose worker died
 _MAX_REQUEUE = 64  # queued tasks a blocked task worker looks past, per look (see above)
 _NEED_WORKER_PERIOD = 0.25  # seconds between a blocked task worker's asks for a free one
+_RESTART_WAIT = 30.0  # seconds a call to retry waits for its actor to be restarted
 
 _LIVENESS_PERIOD = 0.1  # seconds between liveness checks while blocked
 _SPIN = 50e-6  # seconds a blocked get polls its inbox before sleeping (see Channel.wait)
@@ -158,10 +159,12 @@ class Runtime:
         self.completion = determinism.Completion(self, driver=kind == "driver")
         self.driver_proc = proc if kind == "driver" else None  # (workers: set at start)
         self.call_order = None  # an actor's CallOrder
-        self.retries = {}  # task id -> [call, retries left]: tasks to run again if they crash
+        self.retries = {}  # call id -> [call, retries left]: to run again if its process dies
+        self.task_retries = {}  # driver: actor proc -> its max_task_retries (restartable ones)
         self.on_need_worker = None  # driver: starts an extra task worker (api.Node)
         self._need_worker_at = 0.0
         self._refusing_since = None  # when a blocked task worker began refusing queued tasks
+        self._awaiting_restart = {}  # call id -> since when it waits for its actor's restart
 
     # -- ids and refcounts ---------------------------------------------------------------------
     def new_id(self) -> int:
@@ -314,8 +317,13 @@ class Runtime:
         comp = self.completion
         call = (target, method, args, kwargs, num_returns, fn_frame, fn_key, name, first, ret_ids,
                 comp.child_order(target) if comp.current is not None else None)
-        if retries and target is None:
-            self.retries[first] = [call, retries]
+        if target is None:
+            if retries:
+                self.retries[first] = [call, retries]
+        elif self.task_retries:  # an actor created with max_restarts and max_task_retries
+            n = self.task_retries.get(target._proc)
+            if n:
+                self.retries[first] = [call, n]
         if comp.active:
             comp.open_root(first & _LOW64)
         if target is None and self._has_unready_args(args, kwargs):
@@ -769,14 +777,37 @@ class Runtime:
                 self._drain_if_reader()  # results it sent before dying come first
                 self._actor_died(e.watch)
 
-    def _actor_died(self, pid, reason=None):
+    def _actor_died(self, pid, reason=None, final=False):
         for oid, e in list(self.table.items()):
             if e.frame is None and e.watch == pid and owner_of(oid) == self.proc:
+                if not final and self._retry_after_restart(oid, e, pid):
+                    continue
                 if self.completion.driver:  # a root it was running ends here
                     self.completion.child_done((oid & _LOW64,))
                 self._set_error(oid, exc.ActorDiedError(
                     None, reason or "The actor died unexpectedly before finishing this task "
                     f"(its process, pid {pid}, exited or was killed)."))
+
+    def _retry_after_restart(self, oid, e, pid):
+        """Call ``oid`` was running or queued in an actor that died: if the actor is being
+        restarted and the call has ``max_task_retries`` left, send it again to the new process
+        (as Ray); True while it waits for one (``_RESTART_WAIT`` seconds at most)."""
+        r = self.retries.get(oid)
+        if r is None or r[1] == 0 or r[0][0] is None or r[0][0]._proc not in self.task_retries:
+            return False
+        target = r[0][0]
+        now = time.monotonic()
+        since = self._awaiting_restart.setdefault(oid, now)
+        new = self._pid_of(target)
+        if new != pid and new and pid_alive(new):
+            del self._awaiting_restart[oid]
+            r[1] -= 1
+            self._send_call(r[0])  # (watches the new pid)
+            return True
+        if now - since > _RESTART_WAIT:
+            del self._awaiting_restart[oid]
+            return False
+        return True
 
     def _call_lost(self, order):
         """A call with ``order`` will never run: nothing it could cause will happen."""
@@ -790,7 +821,7 @@ class Runtime:
 
     def mark_dead(self, proc, pid):
         self.dead.add(proc)
-        self._actor_died(pid, "The actor was killed with ray.kill().")
+        self._actor_died(pid, "The actor was killed with ray.kill().", final=True)
 
     def _set_error(self, oid, err):
         e = self.table.get(oid)
