@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from bench import workloads
+from bench import cgraph, workloads
 from bench.contenders import CONTENDERS, parse
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -143,6 +143,7 @@ def main(argv=None):
     finally:
         if progress is not None:
             progress.close()
+        cgraph.remove_stale_semaphores()  # Ray's, left by its compiled graphs
     meta["wall_s"] = round(time.perf_counter() - t0, 1)
     meta["init_s"] = {h: p.init_s for h, p in suite.hosts.items()}
 

@@ -7,6 +7,13 @@ repetition), kept in the program's state while its rows run, and torn down when 
 (``release``, sent by the harness) or when a row needs a different graph.
 """
 
+import os
+import re
+
+import psutil
+
+_RAY_SEMAPHORE = re.compile(r"sem\.(?:hdr|obj)(\d+)-")
+
 
 def compiled(state, signature, build, warm=()):
     """The compiled graph for ``signature``, compiling ``build()`` (a DAG) if needed.
@@ -30,3 +37,19 @@ def release(state):
     current = state.pop("_cg", None)
     if current is not None:
         current[1].teardown()
+
+
+def remove_stale_semaphores(shm_dir="/dev/shm"):
+    """Unlink the named semaphores Ray's compiled-graph channels leave in ``shm_dir``
+    (``sem.hdr<pid>-*``, ``sem.obj<pid>-*``; Ray 2.60 does not unlink them at teardown) whose
+    process is gone. Returns how many were removed."""
+    removed = 0
+    for name in os.listdir(shm_dir):
+        m = _RAY_SEMAPHORE.match(name)
+        if m and not psutil.pid_exists(int(m.group(1))):
+            try:
+                os.unlink(os.path.join(shm_dir, name))
+                removed += 1
+            except FileNotFoundError:
+                pass
+    return removed
