@@ -50,7 +50,7 @@ CALL, RESULT, GET_OBJECT, OBJECT, ADDREF, DECREF, EXIT, CANCEL, DONE, WATERMARK_
     WATERMARK, NEED_WORKER = range(12)
 _LOW64 = (1 << 64) - 1
 CRASHED = 2  # the error flag of a RESULT the driver sends for a task whose worker died
-_MAX_REQUEUE = 64  # queued tasks a blocked task worker looks past, per look (see above)
+_MAX_REQUEUE = 64  # queued tasks a blocked worker looks past per look (_help_with_a_task)
 _NEED_WORKER_PERIOD = 0.25  # seconds between a blocked task worker's asks for a free one
 _RESTART_WAIT = 30.0  # seconds a call to retry waits for its actor to be restarted
 
@@ -368,6 +368,7 @@ class Runtime:
                         e.frame, e.error, e.pins = self.table[failed._id].frame, True, None
                         self._wake_waiters(oid, e)
                 self._call_lost(call[10] if call[10] is not None else ((call[8] & _LOW64,),))
+                self.retries.pop(call[8], None)
                 continue
             self._send_call(call)
 
@@ -1106,6 +1107,7 @@ class Runtime:
         if e is None or e.frame is not None:
             return
         self._set_error(ref._id, exc.TaskCancelledError(ref.task_id()))
+        self.retries.pop(ref._id, None)  # a cancelled call is not run again
         if owner_of(ref._id) != self.proc:
             return
         if e.watch:
