@@ -105,3 +105,23 @@ def test_get_on_ref_owned_by_killed_actor(rr):
     os.kill(rr.get(o.pid.remote()), signal.SIGKILL)
     with pytest.raises(OwnerDiedError):
         rr.get(holder[0])
+
+
+@pytest.mark.parametrize("options", [{}, {"max_restarts": 2}])
+def test_an_actor_whose_handles_are_dropped_exits(rr, options):
+    # Also one that may be restarted: the restart record must not keep it in scope.
+    import gc
+
+    import psutil
+
+    @rr.remote
+    class A:
+        def pid(self):
+            return os.getpid()
+
+    a = A.options(**options).remote()
+    proc = psutil.Process(rr.get(a.pid.remote()))
+    del a
+    gc.collect()
+    proc.wait(timeout=30)  # returns once the process has exited (raises on timeout)
+    assert not proc.is_running()

@@ -192,8 +192,8 @@ class Node:
         rt = self.rt
         name = r.name[:3] + (True,)  # reconstructed
         with rt.lock:
-            rt._send_call((r.handle, "__init__", r.args, r.kwargs, 0, r.frame, None, name,
-                           rt.new_id(), [], None))
+            rt._send_call((ActorHandle(*r.fields), "__init__", r.args, r.kwargs, 0, r.frame,
+                           None, name, rt.new_id(), [], None))
         return True
 
     def stop(self):
@@ -432,8 +432,12 @@ class _Restart:
     """How to start an actor created with ``max_restarts`` again (driver only)."""
 
     def __init__(self, left, handle, args, kwargs, frame, name):
-        self.left, self.handle, self.args, self.kwargs = left, handle, args, kwargs
-        self.frame, self.name = frame, name
+        # The handle's fields, not the handle: the record must not keep the actor in scope
+        # (when the program drops its handles, _actor_out_of_scope drops the record too).
+        self.fields = (handle._proc, handle._pid, handle._class_name, handle._methods,
+                       handle._is_async)
+        self.left, self.args, self.kwargs, self.frame, self.name = \
+            left, args, kwargs, frame, name
 
 
 def _register_restarts(max_restarts, max_task_retries, handle, args, kwargs, frame, name):
