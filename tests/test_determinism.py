@@ -145,12 +145,24 @@ print("polled", ray.get(ref) >= 0)
 """
 
 
-def test_a_program_that_needs_arrival_order_still_finishes_with_a_warning(tmp_path):
-    script = tmp_path / "polling.py"
-    script.write_text(POLLING)
+def run_script(tmp_path, text, delay=0.0):
+    """Run the program ``text`` in a fresh interpreter (with reaction delays of up to
+    ``delay`` seconds); its completed process (it must exit with status 0)."""
+    script = tmp_path / "program.py"
+    script.write_text(text)
+    env = dict(os.environ, RAYREACT_TEST_DELAY=str(delay))
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                       timeout=120)
+                       timeout=240, env=env)
     assert r.returncode == 0, r.stderr
+    return r
+
+
+def last_json(r):
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_a_program_that_needs_arrival_order_still_finishes_with_a_warning(tmp_path):
+    r = run_script(tmp_path, POLLING)
     assert "polled True" in r.stdout
     assert "NondeterminismWarning" in r.stderr and "arrival order" in r.stderr
 
@@ -187,13 +199,8 @@ def test_recursive_tasks_calling_one_actor_reach_it_in_serial_order(tmp_path):
     def preorder(n):
         return [n] if n < 2 else [n] + preorder(n - 1) + preorder(n - 2)
 
-    script = tmp_path / "recursion.py"
-    script.write_text(RECURSION)
-    env = dict(os.environ, RAYREACT_TEST_DELAY="0.002")
-    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                       timeout=240, env=env)
-    assert r.returncode == 0, r.stderr
-    value, seen = json.loads(r.stdout.strip().splitlines()[-1])
+    r = run_script(tmp_path, RECURSION, delay=0.002)
+    value, seen = last_json(r)
     assert value == 21
     assert seen == preorder(8)
     assert "NondeterminismWarning" not in r.stderr
@@ -233,13 +240,7 @@ print(json.dumps(ray.get([w.get.remote() for w in ws])))
 
 
 def test_actors_compiled_then_shared_keep_logical_time_order(tmp_path):
-    script = tmp_path / "compiled_then_shared.py"
-    script.write_text(COMPILED_THEN_SHARED)
-    env = dict(os.environ, RAYREACT_TEST_DELAY="0.003")
-    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                       timeout=240, env=env)
-    assert r.returncode == 0, r.stderr
-    logs = json.loads(r.stdout.strip().splitlines()[-1])
+    logs = last_json(run_script(tmp_path, COMPILED_THEN_SHARED, delay=0.003))
     for i, log in enumerate(logs):
         assert log == ([["step", t] for t in range(6)] + [["note", i], ["note", i + 3]]
                        + [["step", t] for t in range(6, 9)])
