@@ -720,7 +720,7 @@ class RuntimeContext:
 
     @property
     def was_current_actor_reconstructed(self):
-        return bool(getattr(self._rt, "reconstructed", False))
+        return self._rt.reconstructed
 
 
 def get_runtime_context():

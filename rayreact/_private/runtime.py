@@ -150,6 +150,8 @@ class Runtime:
         self.current_actor_handle = None
         self.current_task = None
         self.actor_name = None
+        self.reconstructed = False  # an actor started again after its process died
+        self.exiting = False  # ray.actor.exit_actor() was called (atexit handlers run)
         self.deterministic = True  # wait() decides by logical time (see wait)
         self.compiled = True  # frozen reactor graphs may run in compiled mode
         self.tracer = None  # the driver's Tracer (see tracer.py); None in workers
@@ -315,8 +317,9 @@ class Runtime:
         first = ret_ids[0] if ret_ids else self.new_id()
         refs = [ObjectRef(i) for i in ret_ids]
         comp = self.completion
+        running = comp.stack  # (a worker: the reactions it is running; the driver: none)
         call = (target, method, args, kwargs, num_returns, fn_frame, fn_key, name, first, ret_ids,
-                comp.child_order(target) if comp.current is not None else None)
+                comp.child_order(target) if running and running[-1] is not None else None)
         if target is None:
             if retries:
                 self.retries[first] = [call, retries]

@@ -74,7 +74,7 @@ def main():
         traceback.print_exc()
     finally:
         rt.inbox.unlink()
-        if getattr(rt, "exiting", False):  # ray.actor.exit_actor(): as Ray, run atexit
+        if rt.exiting:  # ray.actor.exit_actor(): as Ray, run atexit
             atexit._run_exitfuncs()
         if not pid_alive(driver_pid):
             shm.cleanup_session(session)
