@@ -2,7 +2,8 @@
 ``ActorMethod`` (mirror ``ray.actor``, Ray 2.60.0).
 
 In reactor-model terms an actor is a *reactor*: it owns state and runs one *reaction* (method
-call) at a time, in the order its inbox received them. Each actor is its own OS process.
+call) at a time: in the order its inbox received them, or, once other processes may call
+it, in logical-time order (``determinism.CallOrder``). Each actor is its own OS process.
 """
 
 import inspect

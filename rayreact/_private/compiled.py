@@ -19,7 +19,8 @@ Ordering. An actor runs its reactions in the order the driver submitted them. Co
 triggers arrive on the trigger queue, dynamic calls on the inbox; so once an actor has a
 queue, the driver announces each dynamic call to it with a ``(0, 0, 0)`` entry pushed right
 after the call was written to the inbox, and the actor runs driver calls only when their entry
-comes up. Calls from other callers are not ordered against the driver's (as in Ray).
+comes up. Calls from other callers are ordered against the driver's by logical tag, on the
+dynamic path (``determinism``): a program that passes actor handles runs no compiled graph.
 
 Buffer reuse. Slots have two buffers (tag parity). Before tag ``t`` writes the buffers of tag
 ``t - 2``, the driver waits until every reaction of tag ``t - 2`` is done (in a synchronous

@@ -1,7 +1,8 @@
 """Entry point of a worker process: ``python -m rayreact._private.worker SESSION PROC KIND DRIVER``.
 
 An *actor* worker hosts one reactor: the first CALL it receives is ``__init__`` carrying the
-class; every later CALL runs one reaction (method) to completion, in inbox order. A *task*
+class; every later CALL runs one reaction (method) to completion, in inbox order (in
+logical-time order once other processes call the actor: ``determinism.CallOrder``). A *task*
 worker takes calls from the shared task queue (and, while blocked in ``get`` inside a task,
 keeps taking them, so nested tasks never starve the pool). Both sleep on their inbox's doorbell
 when idle and exit by themselves when the driver is gone.
@@ -103,7 +104,8 @@ class _Loop:
 
 
 class ActorLoop(_Loop):
-    """Runs one actor's reactions in the order its inbox received them.
+    """Runs one actor's reactions in the order its inbox received them, or in logical-time
+    order once other processes call it (``_next_call``).
 
     A threaded actor (``max_concurrency`` > 1) or an async actor (``async def`` methods) runs
     its calls concurrently, as Ray does: the main thread then only reads the inbox (the
