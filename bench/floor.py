@@ -2,6 +2,7 @@
 
     python bench/floor.py                    # CartPole-v1, 15 processes
     python bench/floor.py --env ALE/Pong-v5 --rounds 200
+    python bench/floor.py --env policy --actors 10    # the multi-agent rows' torch policy
 
 Three numbers, side by side in one run:
 
@@ -26,7 +27,32 @@ import time
 import numpy as np
 
 
+class _Policy:
+    """``--env policy``: the multi-agent rows' per-agent work, one forward pass of a
+    Linear(31, 64)-ReLU-Linear(64, 5)-softmax policy on one observation row (torch, batch 1),
+    as ``bench/programs/multiagent.py``'s PolicyActor.act."""
+
+    def __init__(self, seed):
+        import torch
+
+        torch.set_num_threads(1)
+        torch.manual_seed(seed)
+        self.torch = torch
+        self.net = torch.nn.Sequential(torch.nn.Linear(31, 64), torch.nn.ReLU(),
+                                       torch.nn.Linear(64, 5), torch.nn.Softmax(dim=-1))
+        self.net.eval()
+        self.obs = np.random.default_rng(seed).random((10, 31), dtype=np.float32)
+
+    def step(self):
+        torch = self.torch
+        with torch.no_grad():
+            probs = self.net(torch.tensor(self.obs[0]).unsqueeze(0))
+        return int(torch.argmax(probs, dim=-1).item())
+
+
 def _make_env(env_id, seed):
+    if env_id == "policy":
+        return _Policy(seed)
     import gymnasium as gym
 
     if env_id.startswith("ALE/"):
@@ -40,6 +66,9 @@ def _make_env(env_id, seed):
 
 
 def _step(env):
+    if isinstance(env, _Policy):
+        env.step()
+        return
     _, _, terminated, truncated, _ = env.step(env.action_space.sample())
     if terminated or truncated:
         env.reset()

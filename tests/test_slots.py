@@ -84,3 +84,46 @@ def test_trigger_queue_is_fifo_and_wraps(name):
         r.pop()
     assert out == [(1, i, i % 3) for i in range(10)] and r.peek() is None
     assert q.free() == 4
+
+
+def test_the_plain_fast_path_and_the_general_one_store_the_same_record(name):
+    # write_plain/read_plain (a compiled step's usual argument and result) must be
+    # interchangeable with write/read: a reader of either kind sees the other's records.
+    w = Slot(name, 4096, create=True)
+    r = Slot(name)
+    value = (np.arange(4, dtype=np.float32), 1.0, False, {})
+    meta = ser.serialize_plain(value)
+    assert meta is not None and w.write_plain(1, meta)
+    back, mask = _value(r, 1)
+    assert mask == 0 and back[1:] == value[1:]
+    np.testing.assert_array_equal(back[0], value[0])
+    w.write(2, [ser.serialize("general")])
+    assert ser.pickle.loads(r.read_plain(2)) == "general"
+
+
+def test_read_plain_declines_records_it_cannot_take(name):
+    w = Slot(name, 4096, create=True)
+    r = Slot(name)
+    w.write(1, [ser.serialize("an error")], mask=1)  # an error: the mask must be seen
+    w.write(2, [ser.serialize(1), ser.serialize(2)])  # two frames
+    assert r.read_plain(1) is None and r.read_plain(2) is None
+    w.write(3, [ser.serialize(np.arange(100_000, dtype=np.uint8))])  # out-of-band buffer
+    assert r.read_plain(3) is None
+
+
+def test_write_plain_declines_what_does_not_fit_and_write_grows(name):
+    w = Slot(name, 64, create=True)
+    meta = ser.serialize_plain(b"x" * 10_000)
+    assert not w.write_plain(1, meta)
+    w.write(1, [ser.Frame(meta, [])])
+    assert ser.pickle.loads(Slot(name).read_plain(1)) == b"x" * 10_000
+
+
+def test_serialize_plain_declines_buffers_refs_and_main():
+    assert ser.serialize_plain(np.arange(100_000, dtype=np.uint8)) is None  # out-of-band
+
+    class Local:  # needs cloudpickle (plain pickle cannot find it)
+        pass
+
+    assert ser.serialize_plain(Local()) is None
+    assert ser.pickle.loads(ser.serialize_plain([1, "a", None])) == [1, "a", None]

@@ -31,6 +31,7 @@ but never read.
 import itertools
 import logging
 import os
+import pickle
 import traceback
 
 import numpy as np
@@ -42,6 +43,7 @@ from rayreact._private.runtime import CONTAINS_REFS, pid_alive
 from rayreact._private.slots import Slot, TriggerQueue
 
 log = logging.getLogger("rayreact.compiled")
+_loads = pickle.loads
 
 INSTALL = "__rayreact_install__"
 # Bytes: a call whose argument is larger takes the dynamic path. A slot costs a copy in and a
@@ -240,11 +242,15 @@ class CompiledGraph:
                 for k, s in n.kwnames:
                     if s is not V:
                         kwargs[k], pins = self._marker(kwargs[k], s, frames, pins)
-        argf = ser.serialize((args, kwargs))
-        if argf.refs:  # refs nested in a value: their borrowing needs the dynamic path
-            return None
-        frames[0] = argf
-        n.in_slot.write(t, frames)
+        # The common call (arguments one plain pickle) is stored as it is; the general
+        # case as frames (out-of-band buffers, cloudpickle, _Inline values).
+        meta = ser.serialize_plain((args, kwargs)) if len(frames) == 1 else None
+        if meta is None or not n.in_slot.write_plain(t, meta):
+            argf = ser.serialize((args, kwargs))
+            if argf.refs:  # refs nested in a value: their borrowing needs the dynamic path
+                return None
+            frames[0] = argf
+            n.in_slot.write(t, frames)
         if pins:
             self.pins.setdefault(t, []).extend(pins)
         ret_ids = [rt.new_id() for _ in range(n.num_returns)]
@@ -333,46 +339,45 @@ class ActorReactions:
         return head
 
     def run(self, tag, node):
-        """Run one reaction for ``tag``: read inputs, call, write outputs, notify."""
+        """Run one reaction for ``tag``: read inputs, call, write outputs, notify.
+
+        The common step (arguments that are one plain pickle, no connection; one result that
+        pickles plainly) takes the fast path: no Frame objects, one copy in, one copy out.
+        Everything else, and every error, takes the general one."""
         rt = self.rt
         if node.fn is None:
             node.fn = getattr(self.loop.instance, node.method)
             node.label = f"{self.loop.cls_name}.{node.method}"
-        label = node.label
-        frames, _ = node.in_slot.read(tag)
         error = None
+        data = None if node.upstream else node.in_slot.read_plain(tag)
         try:
-            args, kwargs = ser.deserialize(frames[0])
-            args = [self._resolve(a, tag, node, frames) for a in args]
-            if kwargs:
-                kwargs = {k: self._resolve(v, tag, node, frames) for k, v in kwargs.items()}
+            if data is not None:
+                args, kwargs = _loads(data)
+            else:
+                frames, _ = node.in_slot.read(tag)
+                args, kwargs = ser.deserialize(frames[0])
+                args = [self._resolve(a, tag, node, frames) for a in args]
+                if kwargs:
+                    kwargs = {k: self._resolve(v, tag, node, frames) for k, v in kwargs.items()}
         except _UpstreamError as e:
             error = e.error
         except BaseException:  # noqa: BLE001 - deserialisation failed
-            e = exc.RayTaskError(label, traceback.format_exc(), _current_exception(),
-                                 actor_repr=self.loop.cls_name)
-            error = e
+            error = exc.RayTaskError(node.label, traceback.format_exc(), _current_exception(),
+                                     actor_repr=self.loop.cls_name)
         if error is None:
             try:
                 value = node.fn(*args, **kwargs)
             except BaseException as e:  # noqa: BLE001 - travels downstream as a value
                 if isinstance(e, SystemExit):
                     raise
-                error = rt.task_error(e, label, self.loop.cls_name)
-        if error is None:
-            values, is_err = rt.split_returns(value, node.num_returns, label)
-        else:
-            values, is_err = [error], True
-        if node.out_slot is not None:
-            out, errs = rt.result_frames(values, is_err, node.num_returns)
-            mask = sum(1 << i for i, err in enumerate(errs) if err)
-            if any(f.refs for f in out):  # the driver imports them when it reads the value
-                for f in out:
-                    if f.refs:
-                        rt._export(f.refs)
-                out.append(ser.serialize([tuple(f.refs) for f in out]))
-                mask |= CONTAINS_REFS
-            node.out_slot.write(tag, out, mask)
+                error = rt.task_error(e, node.label, self.loop.cls_name)
+        out = node.out_slot
+        if out is not None:
+            meta = None
+            if error is None and node.num_returns == 1:
+                meta = ser.serialize_plain(value)
+            if meta is None or not out.write_plain(tag, meta):
+                self._write_general(tag, node, value if error is None else None, error)
         node.in_slot.set_done(tag)
         # Wake the consumers: downstream actors if they sleep, the driver only if it sleeps
         # waiting for this very output (or for anything): one wake per get, not per output.
@@ -383,6 +388,22 @@ class ActorReactions:
         ch = self._peer(self.driver)
         if ch is not None:
             ch.notify_output(output_key(node.gid, node.index, tag))
+
+    def _write_general(self, tag, node, value, error):
+        rt = self.rt
+        if error is None:
+            values, is_err = rt.split_returns(value, node.num_returns, node.label)
+        else:
+            values, is_err = [error], True
+        out, errs = rt.result_frames(values, is_err, node.num_returns)
+        mask = sum(1 << i for i, err in enumerate(errs) if err)
+        if any(f.refs for f in out):  # the driver imports them when it reads the value
+            for f in out:
+                if f.refs:
+                    rt._export(f.refs)
+            out.append(ser.serialize([tuple(f.refs) for f in out]))
+            mask |= CONTAINS_REFS
+        node.out_slot.write(tag, out, mask)
 
     def _peer(self, proc):
         ch = self._peers.get(proc)

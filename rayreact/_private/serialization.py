@@ -321,6 +321,25 @@ def serialize(value):
 _MAIN = b"__main__"
 
 
+def serialize_plain(value):
+    """The fast case of ``serialize`` (a reaction's result, every step): the bare pickle
+    stream of ``value`` (bytes) if it has no out-of-band buffer and no ref and needs no
+    cloudpickle; else None (use ``serialize``, which handles everything)."""
+    refs = []
+    _collecting.append(refs)
+    state = _picklers.pop() if _picklers else _PicklerState()
+    try:
+        meta, buffers = state.dumps(value)
+    except Exception:  # noqa: BLE001 - serialize() says what failed
+        return None
+    finally:
+        _collecting.pop()
+    _picklers.append(state)
+    if buffers or refs or _MAIN in meta:
+        return None
+    return meta
+
+
 def deserialize(frame):
     return pickle.loads(frame.meta, buffers=frame.buffers)
 

@@ -57,6 +57,7 @@ _PLAIN = 1 << 62  # desc flag: the frame is a bare pickle stream (no out-of-band
 INLINE_MAX = 32 << 20  # bytes: larger frames get a segment of their own
 _REC = struct.Struct("<IIQ")  # nframes, 0, mask
 _DESC = struct.Struct("<Q")
+_PLAIN_HEAD = struct.Struct("<IIQQ")  # a record of one bare pickle stream: nframes, 0, mask, desc
 
 
 def _round_up(n, a=4096):
@@ -134,6 +135,23 @@ class Slot:
             pos += (size + 7) & ~7
         return frames, mask
 
+    def read_plain(self, tag):
+        """The fast case of ``read``: if the record of ``tag`` is one bare pickle stream and no
+        error, a copy of that stream (bytes); else None (use ``read``)."""
+        w = self.words
+        if w[_MOVED]:
+            self._follow()
+            w = self.words
+        base = _HDR_BYTES + (tag & 1) * self.capacity
+        mv = self._mv
+        # [u32 nframes = 1][u32 0][u64 mask = 0][u64 desc = PLAIN | size]: words 0..2
+        if _REC.unpack_from(mv, base) != (1, 0, 0):
+            return None
+        d = _DESC.unpack_from(mv, base + 16)[0]
+        if not d & _PLAIN:
+            return None
+        return bytes(mv[base + 24:base + 24 + (d & ~_PLAIN)])
+
     def done(self):
         return self.words[_DONE]
 
@@ -196,6 +214,24 @@ class Slot:
         w = self.words
         w[b * _BUF_WORDS + _NBYTES] = size
         w[b * _BUF_WORDS + _TAG] = tag  # publish last
+
+    def write_plain(self, tag, meta):
+        """The fast case of ``write``: store one bare pickle stream (no error) as the record
+        of ``tag``. False if it does not fit or the buffer still owns one-off segments (then
+        call ``write``)."""
+        b = tag & 1
+        n = len(meta)
+        size = 24 + ((n + 7) & ~7)
+        if size > self.capacity or self._owned[b]:
+            return False
+        mv = self._mv
+        pos = _HDR_BYTES + b * self.capacity
+        _PLAIN_HEAD.pack_into(mv, pos, 1, 0, 0, _PLAIN | n)
+        mv[pos + 24:pos + 24 + n] = meta
+        w = self.words
+        w[b * _BUF_WORDS + _NBYTES] = size
+        w[b * _BUF_WORDS + _TAG] = tag  # publish last
+        return True
 
     def set_done(self, tag):
         self.words[_DONE] = tag
