@@ -318,8 +318,8 @@ class ActorReactions:
         return self.queue is not None and caller == self.driver
 
     def next_trigger(self):
-        """The head trigger if it can run now: ("call", None, None) for the driver's next
-        dynamic call, ("node", tag, node), or None."""
+        """The head trigger if it can run now: (0, None) for the driver's next dynamic call,
+        (tag, node) for a reaction, or None."""
         q = self.queue
         if q is None:
             return None
@@ -328,7 +328,7 @@ class ActorReactions:
             return None
         gid, tag, index = head
         if gid == 0:
-            return head
+            return _DRIVER_CALL
         nodes = self.graphs.get(gid)
         if nodes is None:  # its install call is still in the inbox
             return None
@@ -336,7 +336,7 @@ class ActorReactions:
         for slot in node.upstream.values():
             if not slot.ready(tag) and pid_alive(slot.writer):
                 return None  # (a dead writer's input becomes an ActorDiedError: see run)
-        return head
+        return tag, node
 
     def run(self, tag, node):
         """Run one reaction for ``tag``: read inputs, call, write outputs, notify.
@@ -453,6 +453,9 @@ class _ActorNode:
 def output_key(gid, index, tag):
     """The key a driver waiting for one compiled output publishes (Channel.set_awaited)."""
     return (gid << 40) | ((index + 1) << 20) | (tag & 0xFFFFF)
+
+
+_DRIVER_CALL = (0, None)  # next_trigger: the driver's next dynamic call is due
 
 
 class _UpstreamError(Exception):

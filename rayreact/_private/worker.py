@@ -165,8 +165,8 @@ class ActorLoop(_Loop):
         head = self.reactions.next_trigger()
         if head is None:
             return False
-        gid, tag, index = head
-        if gid == 0:  # the driver's next dynamic call: run it if it has arrived
+        tag, node = head
+        if node is None:  # the driver's next dynamic call: run it if it has arrived
             driver = self.reactions.driver
             calls = self.rt.deferred_calls
             order = self.rt.call_order
@@ -185,8 +185,9 @@ class ActorLoop(_Loop):
                     return True
             return False
         self.reactions.queue.pop()
-        _test_delay()
-        self.reactions.run(tag, self.reactions.graphs[gid][index])
+        if _TEST_DELAY:
+            _test_delay()
+        self.reactions.run(tag, node)
         return True
 
     def dispatch(self, ctrl, frames):
