@@ -1,6 +1,7 @@
 """Actors: state, ordering, processes, handles, named actors, kill and death."""
 
 import os
+import time
 import uuid
 
 import pytest
@@ -376,3 +377,49 @@ def test_max_task_retries_runs_a_call_again_on_the_restarted_actor(ray, tmp_path
 
     a = Once.remote()
     assert ray.get(a.work.remote(str(marker))) == "done on the restarted actor"
+
+
+def test_max_pending_calls_refuses_calls_beyond_the_limit(ray, tmp_path):
+    # Ray counts the calls a handle's process submitted to the actor that have not finished;
+    # one more than max_pending_calls raises PendingCallsLimitExceeded at .remote(), and
+    # calls are accepted again once earlier ones finish.
+    gate = tmp_path / "gate"
+
+    @ray.remote(max_pending_calls=2)
+    class Slow:
+        def wait(self, path):
+            import os
+            import time
+
+            while not os.path.exists(path):  # held until the test opens the gate
+                time.sleep(0.01)
+            return 1
+
+    a = Slow.remote()
+    first = [a.wait.remote(str(gate)), a.wait.remote(str(gate))]
+    with pytest.raises(ray.exceptions.PendingCallsLimitExceeded) as info:
+        a.wait.remote(str(gate))
+    assert "max_pending_calls" in str(info.value)
+    assert isinstance(info.value, ray.exceptions.RayError)
+    gate.touch()
+    assert ray.get(first) == [1, 1]
+    # Ray takes finished calls off its count shortly after get returns: poll (bounded).
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            again = [a.wait.remote(str(gate)), a.wait.remote(str(gate))]
+            break
+        except ray.exceptions.PendingCallsLimitExceeded:
+            assert time.monotonic() < deadline, "calls still refused after the first finished"
+            time.sleep(0.01)
+    assert ray.get(again) == [1, 1]
+
+
+def test_max_pending_calls_below_minus_one_is_refused(ray):
+    class C:
+        pass
+
+    ray.remote(max_pending_calls=0)(C)
+    ray.remote(max_pending_calls=-1)(C)
+    with pytest.raises(ValueError, match="max_pending_calls"):
+        ray.remote(max_pending_calls=-2)(C)

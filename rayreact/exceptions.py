@@ -18,6 +18,7 @@ __all__ = [
     "GetTimeoutError",
     "TaskCancelledError",
     "WorkerCrashedError",
+    "PendingCallsLimitExceeded",
     "ObjectLostError",
     "UnserializableException",
     "OwnerDiedError",
@@ -164,6 +165,12 @@ class TaskCancelledError(RayError):
     def __str__(self):
         msg = f"Task: {self.task_id} was cancelled. " if self.task_id else ""
         return msg + (self.error_message or "")
+
+
+class PendingCallsLimitExceeded(RayError):
+    """``.remote()`` on an actor method when this process already has ``max_pending_calls``
+    calls to that actor that have not finished (mirrors Ray 2.60's; the option is set on the
+    actor class or ``.options()``)."""
 
 
 class WorkerCrashedError(RayError):

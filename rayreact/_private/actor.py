@@ -11,6 +11,7 @@ import os
 import pickle
 import weakref
 
+from rayreact import exceptions as exc
 from rayreact._private import fallback as _fb
 from rayreact._private import options as opts
 from rayreact._private import serialization as ser
@@ -164,8 +165,9 @@ class ActorHandle:
     """
 
     def __init__(self, proc, pid, class_name, methods, is_async=False, original=False,
-                 signatures=None):
+                 signatures=None, max_pending_calls=-1):
         self._signatures = signatures or {}  # only in the creator's process: not pickled
+        self._max_pending = max_pending_calls  # travels with the handle, as in Ray
         self._proc = proc
         self._pid = pid
         self._class_name = class_name
@@ -187,7 +189,11 @@ class ActorHandle:
         if sig is not None and (kwargs or not sig.lo <= len(args) <= sig.hi):
             sig(args, kwargs, f"{self._class_name}.{name}")
         n = num_returns if isinstance(num_returns, int) else 1
+        if self._max_pending > 0:
+            _check_pending(rt, self, name)
         refs = rt.submit(self, name, args, kwargs, n)
+        if self._max_pending > 0 and n:
+            _pending_calls.setdefault(self._proc, []).append(refs[0]._id)
         if n == 1:
             return refs[0]
         if n == 0:
@@ -201,7 +207,7 @@ class ActorHandle:
         self._exported[0] = True
         _share(self._proc)  # another process may call the actor from now on
         return (_rebuild_handle, (self._proc, self._pid, self._class_name, self._methods,
-                                  self._is_async))
+                                  self._is_async, self._max_pending))
 
     def __repr__(self):
         return f"Actor({self._class_name}, {self._proc:08x})"
@@ -228,9 +234,33 @@ class _ActorID:
         return self._proc.to_bytes(16, "big")
 
 
-def _rebuild_handle(proc, pid, class_name, methods, is_async):
+def _rebuild_handle(proc, pid, class_name, methods, is_async, max_pending_calls=-1):
     _share(proc)  # (in the driver: a handle it got from elsewhere, which others may hold)
-    return ActorHandle(proc, pid, class_name, methods, is_async)
+    return ActorHandle(proc, pid, class_name, methods, is_async,
+                       max_pending_calls=max_pending_calls)
+
+
+# actor proc -> result ids of this process's calls to it not known to be finished (only for
+# actors with max_pending_calls; Ray counts per caller process too)
+_pending_calls = {}
+
+
+def _check_pending(rt, handle, method):
+    """Raise PendingCallsLimitExceeded if ``handle``'s actor has ``max_pending_calls`` calls
+    from this process still running or queued. Results that arrived but were not read yet
+    count as finished: the inbox is drained first."""
+    pending = _pending_calls.get(handle._proc)
+    if not pending or len(pending) < handle._max_pending:
+        return
+    with rt.lock:
+        rt._drain()
+    table = rt.table
+    pending[:] = [oid for oid in pending if oid in table and not rt.ready(oid)]
+    if len(pending) >= handle._max_pending:
+        raise exc.PendingCallsLimitExceeded(
+            f"The task {method} could not be submitted to {handle!r} because more than "
+            f"{handle._max_pending} tasks are queued on the actor. This limit can be adjusted "
+            "with the `max_pending_calls` actor option.")
 
 
 def _share(proc):
@@ -311,7 +341,8 @@ class ActorClass:
         proc, popen = api._spawn("actor")
         handle = ActorHandle(proc, popen.pid, self._class_name, self._methods, self._is_async,
                              original=name is None and options.get("lifetime") != "detached",
-                             signatures=self._signatures)
+                             signatures=self._signatures,
+                             max_pending_calls=options.get("max_pending_calls") or -1)
         if name is not None:
             _share(proc)  # anyone may look it up
             if not _register_named(rt, name, namespace, handle):
@@ -341,7 +372,7 @@ def _register_named(rt, name, namespace, handle):
         return False
     with os.fdopen(fd, "wb") as f:
         f.write(pickle.dumps((handle._proc, handle._pid, handle._class_name, handle._methods,
-                              handle._is_async)))
+                              handle._is_async, handle._max_pending)))
     return True
 
 
@@ -356,7 +387,7 @@ def _lookup_named(rt, name, namespace):
         return None
     if not data:  # being written right now by its creator
         return None
-    proc, pid, cls, methods, is_async = pickle.loads(data)
+    proc, pid, cls, methods, is_async, max_pending = pickle.loads(data)
     _share(proc)
     if not pid_alive(pid):
         try:
@@ -364,7 +395,7 @@ def _lookup_named(rt, name, namespace):
         except FileNotFoundError:
             pass
         return None
-    return ActorHandle(proc, pid, cls, methods, is_async)
+    return ActorHandle(proc, pid, cls, methods, is_async, max_pending_calls=max_pending)
 
 
 def exit_actor():

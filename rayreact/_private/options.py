@@ -28,6 +28,12 @@ ACTOR_OPTIONS = dict(_COMMON, **{
 })
 
 
+# Counting options: -1 means infinite where Ray allows it (ray_option_utils._counting_option).
+_COUNTING = {"max_retries": True, "max_restarts": True, "max_task_retries": True,
+             "max_pending_calls": True, "max_calls": False, "max_concurrency": False,
+             "object_store_memory": False}
+
+
 def _check(options, valid, what):
     for k, v in options.items():
         if k not in valid:
@@ -39,6 +45,11 @@ def _check(options, valid, what):
         if k in ("num_cpus", "num_gpus", "memory") and v is not None and v < 0:
             raise ValueError(f"The keyword '{k}' only accepts None, 0 or a positive number, "
                              f"got {v}.")
+        if k in _COUNTING and isinstance(v, int) and v < (-1 if _COUNTING[k] else 0):
+            raise ValueError(
+                f"The keyword '{k}' only accepts None, 0, -1 or a positive integer, where -1 "
+                "represents infinity." if _COUNTING[k] else
+                f"The keyword '{k}' only accepts None, 0 or a positive integer.")
 
 
 def validate_task_options(options, in_options):
