@@ -4,16 +4,20 @@
     python bench/floor.py --env ALE/Pong-v5 --rounds 200
     python bench/floor.py --env policy --actors 10    # the multi-agent rows' torch policy
 
-Three numbers, side by side in one run:
+Four numbers, side by side in one run:
 
 * serial: N environments stepped round-robin in one process (the bench's "serial" contender).
 * ring: N processes, each owning one environment, passing K tokens around a ring of POSIX
   semaphores (K = cores): each process waits for a token, steps once, passes it on. No driver,
-  no data, no pickling: the least a runtime that gives every actor its own process must pay per
-  step (a wake-up, a context switch, a cold cache). Ring / serial bounds what rayreact can reach
-  on the simulation rows. Once with processes started fresh ("spawn"), once forked from a
+  no data, no pickling: what a step costs when every step waits for one wake-up (a wake-up, a
+  context switch, a cold cache), as in a chain of calls. Once with processes started fresh ("spawn"), once forked from a
   process that has imported the environment's packages ("fork", as rayreact's zygote does):
   forked processes share those pages, and so the caches.
+* star: the bench's shape itself, still without a runtime: each round a driver wakes the N
+  processes (one semaphore each) and waits until each has stepped once; on 2 cores the woken
+  processes share both cores while the driver sleeps, so this floor is higher than the ring's.
+  Star / serial is what rayreact's simulation rows could reach if its own work per call cost
+  nothing.
 * shared memory: bytes/s of filling a *new* /dev/shm segment (the kernel allocates and zeroes
   every page) against copying into one already mapped (what a reused arena pays).
 """
@@ -114,6 +118,40 @@ def ring(env_id, n, rounds, k, start):
     return n * rounds / (time.perf_counter() - t0)
 
 
+def _star_member(i, go, done, env_id, rounds):
+    env = _make_env(env_id, i)
+    _step(env)
+    done.release()
+    for _ in range(rounds):
+        go.acquire()
+        _step(env)
+        done.release()
+
+
+def star(env_id, n, rounds, start):
+    """The bench's shape without a runtime: each round the driver wakes all ``n`` processes
+    (one semaphore each) and waits until each has stepped once."""
+    ctx = mp.get_context(start)
+    gos = [ctx.Semaphore(0) for _ in range(n)]
+    done = ctx.Semaphore(0)
+    procs = [ctx.Process(target=_star_member, args=(i, gos[i], done, env_id, rounds))
+             for i in range(n)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        done.acquire()
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        for g in gos:
+            g.release()
+        for _ in range(n):
+            done.acquire()
+    rate = n * rounds / (time.perf_counter() - t0)
+    for p in procs:
+        p.join()
+    return rate
+
+
 def shm_rates(size=256 << 20):
     src = np.ones(size // 8)
     name = f"/dev/shm/rr_floor_{os.getpid()}"
@@ -145,12 +183,15 @@ def main():
     a = ap.parse_args()
     s = serial(a.env, a.actors, a.rounds)
     rings = {start: ring(a.env, a.actors, a.rounds, a.tokens, start) for start in ("spawn", "fork")}
+    stars = {start: star(a.env, a.actors, a.rounds, start) for start in ("spawn", "fork")}
     fresh, reused = shm_rates()
     print(f"{a.env}, {a.actors} environments, {a.rounds} rounds, {os.cpu_count()} cores")
     print(f"serial (one process):                {s:10,.0f} steps/s")
     for start, r in rings.items():
         print(f"ring of {start:5} processes, {a.tokens} tokens: {r:10,.0f} steps/s  "
               f"({r / s:.2f}x serial)")
+    for start, r in stars.items():
+        print(f"star of {start:5} processes (driver):  {r:10,.0f} steps/s  ({r / s:.2f}x serial)")
     print(f"new /dev/shm pages:                  {fresh / 1e9:10.2f} GB/s")
     print(f"copy into mapped pages:              {reused / 1e9:10.2f} GB/s")
 

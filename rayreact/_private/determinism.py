@@ -60,10 +60,14 @@ def logical_order(refs, me):
 # submission counter, and the k-th call a reaction makes (k = 1, 2, ...) has the reaction's
 # tag extended by k. Tags compare as tuples, which is the order a serial run, executing every
 # call inline when it is made, would make the calls in. A call's order field is
-# ``(tag, procs, hint)``: ``procs[j]`` is the process that ran the reaction ``tag[:j]`` (the
-# driver's program is ``()``), and ``hint`` is the caller's *watermark* for its own calls: its
-# calls with an index below it have *complete subtrees* (they, and every call they caused,
-# transitively, have returned).
+# ``(tag, procs, hint, other)``: ``procs[j]`` is the process that ran the reaction ``tag[:j]``
+# (the driver's program is ``()``), and ``hint`` is the caller's *watermark* for its own calls:
+# its calls with an index below it have *complete subtrees* (they, and every call they caused,
+# transitively, have returned). ``other`` is the same watermark over the caller's calls to
+# *other* targets only: the calls it made to this actor before are all in this actor's inbox
+# ahead of this one (one process writes them in order), so the actor itself knows whether
+# those are complete. Without it, a caller that makes many asynchronous calls to one shared
+# actor would make the actor ask it for a watermark once per call.
 #
 # Completion (Dijkstra-Scholten termination detection). Each process keeps a record of every
 # reaction it ran whose subtree is not complete: the indices of its calls whose subtrees are
@@ -87,8 +91,8 @@ INF = 1 << 126  # a watermark past every index: the reaction's subtree is comple
 class _Record:
     """A reaction run in this process whose subtree is not complete yet."""
 
-    __slots__ = ("tag", "caller", "first", "procs", "made", "pending", "heap", "ended",
-                 "reported", "waiters")
+    __slots__ = ("tag", "caller", "first", "procs", "made", "pending", "heap", "by_target",
+                 "ended", "reported", "waiters")
 
     def __init__(self, tag, caller, first, procs):
         self.tag = tag  # its logical tag
@@ -98,13 +102,18 @@ class _Record:
         self.made = 0  # calls made so far
         self.pending = set()  # indices of its calls whose subtrees are not complete
         self.heap = []  # the same, as a heap (lazily pruned)
+        self.by_target = {}  # target actor proc (None: a task) -> the same, as a heap
         self.ended = False  # the reaction has returned
         self.reported = False  # its RESULT told the caller
         self.waiters = []  # (index, proc): actors waiting for watermark >= index
 
-    def add(self, k):
+    def add(self, k, target=None):
         self.pending.add(k)
         heapq.heappush(self.heap, k)
+        h = self.by_target.get(target)
+        if h is None:
+            h = self.by_target[target] = []
+        heapq.heappush(h, k)
 
     def watermark(self, next_index):
         """Its calls with an index below the returned one have complete subtrees."""
@@ -112,6 +121,21 @@ class _Record:
         while h and h[0] not in p:
             heapq.heappop(h)
         return h[0] if h else next_index
+
+    def other_watermark(self, target, next_index):
+        """Its calls to targets other than ``target`` with an index below the returned one
+        have complete subtrees."""
+        p = self.pending
+        w = next_index
+        for t in list(self.by_target):
+            h = self.by_target[t]
+            while h and h[0] not in p:
+                heapq.heappop(h)
+            if not h:
+                del self.by_target[t]
+            elif t != target and h[0] < w:
+                w = h[0]
+        return w
 
 
 class Completion:
@@ -153,24 +177,29 @@ class Completion:
                     "callers are ordered on the dynamic path")
 
     # -- the orders of calls ---------------------------------------------------------------
-    def open_root(self, n):
-        """The driver's call with counter ``n`` (a root) is made (or held, for later)."""
+    def open_root(self, n, target=None):
+        """The driver's call with counter ``n`` (a root) to ``target`` (an ActorHandle, None:
+        a task) is made (or held, for later)."""
         if n not in self.program.pending:
-            self.program.add(n)
+            self.program.add(n, target._proc if target is not None else None)
 
     def root_order(self, target, n):
-        self.open_root(n)  # (already open unless ordering started during this call)
-        shared = target is not None and target._proc in self.shared
-        return ((n,), self.program.procs, self.watermark(self.program) if shared else None)
+        self.open_root(n, target)  # (already open unless ordering started during this call)
+        if target is None or target._proc not in self.shared:
+            return ((n,), self.program.procs, None, None)
+        return ((n,), self.program.procs, self.watermark(self.program),
+                self.program.other_watermark(target._proc, n + 1))
 
     def child_order(self, target):
         """The order of a call the running reaction makes now."""
         rec = self.stack[-1]
         rec.made += 1
         k = rec.made
-        rec.add(k)
-        shared = target is not None and target._proc in self.shared
-        return (rec.tag + (k,), rec.procs, rec.watermark(None) if shared else None)
+        proc = target._proc if target is not None else None
+        rec.add(k, proc)
+        if proc is None or proc not in self.shared:
+            return (rec.tag + (k,), rec.procs, None, None)
+        return (rec.tag + (k,), rec.procs, rec.watermark(None), rec.other_watermark(proc, k + 1))
 
     def watermark(self, rec):
         w = rec.watermark(None)
@@ -269,16 +298,43 @@ class CallOrder:
         self.ordered = False
         self.given_up = False
         self.known = {(): 0}  # reaction tag -> watermark of its calls
+        self.others = {}  # reaction tag -> watermark of its calls to other targets
+        self.heap = []  # (tag, seq, call id) of the deferred calls, once ordered (lazily pruned)
+        self._seq = 0
         self.asked = set()  # (reaction tag, index) already asked for
         self.held_since = None  # (time, known watermark, call id): the held call's wait
         self.last = None  # tag of the last call run
 
+    def arrived(self, ctrl, calls):
+        """CALL ``ctrl`` arrived and was deferred: ``calls`` (call id -> (ctrl, frames), in
+        arrival order) holds it now."""
+        order = ctrl[7]
+        if self.given_up:
+            return
+        if not self.ordered:
+            if order is None or order[2] is None:
+                return
+            self.ordered = True  # from now on by tag: every call deferred so far too
+            self.heap = [(c[7][0] if c[7] is not None else (), i, cid)
+                         for i, (cid, (c, _f)) in enumerate(calls.items())]
+            heapq.heapify(self.heap)
+            self._seq = len(self.heap)
+        else:
+            self._seq += 1
+            heapq.heappush(self.heap, (order[0] if order is not None else (), self._seq,
+                                       ctrl[2]))
+        if order is not None:
+            self.note(order)
+
     def note(self, order):
-        """A CALL with ``order`` arrived."""
+        """The hints of a CALL with ``order``."""
         hint = order[2]
         if hint is not None:
             self.ordered = True
-            self.update(order[0][:-1], hint)
+            parent = order[0][:-1]
+            self.update(parent, hint)
+            if order[3] > self.others.get(parent, 0):
+                self.others[parent] = order[3]
 
     def update(self, parent, w):
         known = self.known
@@ -287,34 +343,67 @@ class CallOrder:
             if not parent and len(known) + len(self.asked) > 256:  # forget complete roots
                 for t in [t for t in known if t and t[0] < w]:
                     del known[t]
+                    self.others.pop(t, None)
                 self.asked = {(t, k) for t, k in self.asked if (t[0] if t else k) >= w}
 
-    def _needs(self, order):
-        """(reaction, index, proc) of the first watermark that does not cover the call."""
-        tag, procs, _hint = order
+    def _needs(self, order, skipped):
+        """(reaction, index, proc) of the first watermark that does not cover the call
+        (``skipped``: deferred calls earlier in logical time that may not run yet)."""
+        tag, procs = order[0], order[1]
         known = self.known
+        last = len(tag) - 1
         for j in range(len(tag)):
             parent = tag[:j]
-            if known.get(parent, 0) < tag[j]:
-                return parent, tag[j], procs[j]
+            k = tag[j]
+            if known.get(parent, 0) < k and not (
+                    j == last and self.others.get(parent, 0) >= k
+                    and self._own_calls_complete(parent, k, skipped)):
+                return parent, k, procs[j]
         return None
 
+    def _own_calls_complete(self, parent, k, skipped):
+        """Are the calls reaction ``parent`` made to this actor with an index below ``k``
+        complete? They all arrived before its call ``k``: none may still wait here (only
+        ``skipped`` calls come before it), and none that ran here may have an incomplete
+        subtree."""
+        for tag, _seq, _cid in skipped:
+            if tag[:-1] == parent and tag[-1] < k:
+                return False
+        n = len(parent)
+        for t in self.rt.completion.open:
+            if len(t) == n + 1 and t[-1] < k and t[:n] == parent:
+                return False
+        return True
+
     def pick(self, calls, allowed):
-        """Index in ``calls`` (deferred CALL records) of the call to run now, or None."""
+        """The id (a key of ``calls``: call id -> (ctrl, frames), in arrival order) of the
+        deferred call to run now, or None. ``allowed(ctrl)``: may that call run yet."""
         if not self.ordered or self.given_up:
-            return next((i for i, (ctrl, _f) in enumerate(calls) if allowed(ctrl)), None)
-        best, key = None, None
-        for i, (ctrl, _f) in enumerate(calls):
-            if not allowed(ctrl):
-                continue
-            order = ctrl[7]
-            k = order[0] if order is not None else ()
-            if best is None or k < key:
-                best, key = i, k
-        need = None if best is None or not key else self._needs(calls[best][0][7])
+            return next((cid for cid, (ctrl, _f) in calls.items() if allowed(ctrl)), None)
+        # The first allowed call in logical time: the top of the heap, unless calls that
+        # come before it may not run yet (``skipped``); entries of calls gone are dropped.
+        h = self.heap
+        skipped = []
+        best = None
+        while h:
+            entry = h[0]
+            item = calls.get(entry[2])
+            if item is None:
+                heapq.heappop(h)
+            elif allowed(item[0]):
+                best = entry
+                break
+            else:
+                skipped.append(heapq.heappop(h))
+        for entry in skipped:
+            heapq.heappush(h, entry)
+        if best is None:
+            return None
+        key, _seq, cid = best
+        ctrl = calls[cid][0]
+        need = None if not key else self._needs(ctrl[7], skipped)
         if need is None:
-            if self.held_since is not None and best is not None \
-                    and calls[best][0][2] == self.held_since[2]:
+            if self.held_since is not None and cid == self.held_since[2]:
                 self.held_since = None
             if key and self.last is not None and key < self.last:
                 warn_once(("arrival", self.label),
@@ -323,7 +412,7 @@ class CallOrder:
                           "on timing.", where=f"actor {self.label}")
             if key:
                 self.last = key
-            return best
+            return cid
         parent, k, proc = need
         if (parent, k) not in self.asked:
             self.asked.add((parent, k))
@@ -331,16 +420,16 @@ class CallOrder:
         # The time the call has waited while what it waits for stood still (other calls,
         # earlier in logical time, may run meanwhile: a caller polling for what it does).
         now = time.monotonic()
-        first = calls[best][0][2]
-        state = (self.known.get(parent, 0), first)
+        state = (self.known.get(parent, 0), cid)
         if self.held_since is None or self.held_since[1:] != state:
             self.held_since = (now,) + state
         elif now - self.held_since[0] > GRACE:
             self.given_up = True
+            self.heap = []
             warn_once(("hold", self.label),
                       f"a call to actor {self.label} waited {GRACE} s for calls that come "
                       "before it in logical time (an earlier caller's work did not finish): "
                       "this actor runs its calls in arrival order from now on, so the "
                       "program's result may depend on timing.", where=f"actor {self.label}")
-            return best
+            return cid
         return None

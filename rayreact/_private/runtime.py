@@ -130,7 +130,9 @@ class Runtime:
         self._peers = {}  # proc -> Channel (other processes' inboxes)
         self._tasks = None  # the task queue channel
         self._pool = None  # callable returning [(proc, pid)] of task workers
-        self.deferred_calls = []  # CALLs that arrived while a reaction was running
+        # CALLs that arrived while a reaction was running: call id -> (ctrl, frames), in
+        # arrival order
+        self.deferred_calls = {}
         self.cancelled = set()
         self.current_actor = None  # ActorHandle of this process's actor (actors only)
         self.function_cache = {}
@@ -328,7 +330,7 @@ class Runtime:
             if n:
                 self.retries[first] = [call, n]
         if comp.active:
-            comp.open_root(first & _LOW64)
+            comp.open_root(first & _LOW64, target)
         if target is None and self._has_unready_args(args, kwargs):
             # A task starts only once its arguments are ready (as Ray's owner-side dependency
             # resolution): then no pool worker ever blocks waiting for an argument, so a chain
@@ -867,9 +869,9 @@ class Runtime:
         if kind == RESULT:
             self._on_result(ctrl, frames)
         elif kind == CALL:
-            self.deferred_calls.append((ctrl, frames))
-            if ctrl[7] is not None and self.call_order is not None:
-                self.call_order.note(ctrl[7])
+            self.deferred_calls[ctrl[2]] = (ctrl, frames)
+            if self.call_order is not None:
+                self.call_order.arrived(ctrl, self.deferred_calls)
         elif kind == DONE:
             self.completion.child_done(ctrl[1])
         elif kind == WATERMARK_REQ:

@@ -152,13 +152,13 @@ class ActorLoop(_Loop):
         order = self.rt.call_order
         reactions = self.reactions
         if reactions is None and (order is None or not order.ordered):
-            return calls.pop(0)
+            return calls.pop(next(iter(calls)))
         allowed = _any if reactions is None else lambda ctrl: not reactions.gates(ctrl[1])
         if order is None:
-            i = next((i for i, (ctrl, _f) in enumerate(calls) if allowed(ctrl)), None)
+            cid = next((cid for cid, (ctrl, _f) in calls.items() if allowed(ctrl)), None)
         else:
-            i = order.pick(calls, allowed)
-        return None if i is None else calls.pop(i)
+            cid = order.pick(calls, allowed)
+        return None if cid is None else calls.pop(cid)
 
     def _run_triggered(self):
         """Run the head of the trigger queue if it can run now; True if something ran."""
@@ -171,17 +171,16 @@ class ActorLoop(_Loop):
             calls = self.rt.deferred_calls
             order = self.rt.call_order
             if order is not None and order.ordered and calls:  # and its turn has come
-                i = order.pick(calls, _any)
-                if i is None:
+                cid = order.pick(calls, _any)
+                if cid is None:
                     return False
-                if calls[i][0][1] != driver:  # another caller's call comes first
-                    self.dispatch(*calls.pop(i))
+                if calls[cid][0][1] != driver:  # another caller's call comes first
+                    self.dispatch(*calls.pop(cid))
                     return True
-            for i, (ctrl, frames) in enumerate(calls):
+            for cid, (ctrl, _f) in calls.items():
                 if ctrl[1] == driver:
-                    del calls[i]
                     self.reactions.queue.pop()
-                    self.dispatch(ctrl, frames)
+                    self.dispatch(*calls.pop(cid))
                     return True
             return False
         self.reactions.queue.pop()
