@@ -120,7 +120,10 @@ def test_write_plain_declines_what_does_not_fit_and_write_grows(name):
 
 
 def test_serialize_plain_declines_buffers_refs_and_main():
-    assert ser.serialize_plain(np.arange(100_000, dtype=np.uint8)) is None  # out-of-band
+    big = np.arange(100_000, dtype=np.uint8)
+    f = ser.serialize_plain(big)  # out-of-band: the Frame serialize makes (no second pickling)
+    assert type(f) is ser.Frame and f.buffers
+    np.testing.assert_array_equal(ser.deserialize(f), big)
 
     class Local:  # needs cloudpickle (plain pickle cannot find it)
         pass

@@ -38,6 +38,7 @@ import numpy as np
 
 from rayreact import exceptions as exc
 from rayreact._private import serialization as ser
+from rayreact._private.channel import _fence
 from rayreact._private.refs import ObjectRef
 from rayreact._private.runtime import CONTAINS_REFS, pid_alive
 from rayreact._private.slots import Slot, TriggerQueue
@@ -96,6 +97,9 @@ class Node:
         self.kwnames = kwnames
         self.in_slot = None
         self.out_slot = None  # the driver's reading end
+        # nodes of the same tag whose outputs it reads (connections)
+        self.ups = tuple(sorted({s[1] for s in itertools.chain(argspec, (s for _, s in kwnames))
+                                 if type(s) is tuple}))
 
 
 class CompiledGraph:
@@ -244,9 +248,10 @@ class CompiledGraph:
                         kwargs[k], pins = self._marker(kwargs[k], s, frames, pins)
         # The common call (arguments one plain pickle) is stored as it is; the general
         # case as frames (out-of-band buffers, cloudpickle, _Inline values).
-        meta = ser.serialize_plain((args, kwargs)) if len(frames) == 1 else None
-        if meta is None or not n.in_slot.write_plain(t, meta):
-            argf = ser.serialize((args, kwargs))
+        argf = ser.serialize_plain((args, kwargs)) if len(frames) == 1 else None
+        if type(argf) is not bytes or not n.in_slot.write_plain(t, argf):
+            if type(argf) is not ser.Frame:
+                argf = ser.serialize((args, kwargs))
             if argf.refs:  # refs nested in a value: their borrowing needs the dynamic path
                 return None
             frames[0] = argf
@@ -266,8 +271,20 @@ class CompiledGraph:
         # actor at once lets it preempt the driver, which then submits the rest of the round
         # one preemption at a time; woken together, the actors share the cores while the
         # driver sleeps.
-        rt.push_trigger(n.proc, self.gid, t, pos, wake=pos == len(self.nodes) - 1)
-        if pos == len(self.nodes) - 1:
+        last = pos == len(self.nodes) - 1
+        if n.ups:
+            # A reaction with connections is woken by the writers of its inputs (their
+            # reactions notify consumers), unless all are written already: woken early, it
+            # would only wait, polling, for a core the upstream reactions need. (The fence
+            # orders the push before the look at the slots, against the writer's store and
+            # its look at the consumer's sleeping flag: one of the two wakes it.)
+            rt.push_trigger(n.proc, self.gid, t, pos, wake=None)
+            _fence()
+            if all(self.nodes[j].out_slot.ready(t) for j in n.ups):
+                rt.unwoken.append(rt.peer(n.proc))
+        else:
+            rt.push_trigger(n.proc, self.gid, t, pos, wake=last)
+        if last:
             rt.wake_triggered()
         return refs
 
@@ -373,11 +390,12 @@ class ActorReactions:
                 error = rt.task_error(e, node.label, self.loop.cls_name)
         out = node.out_slot
         if out is not None:
-            meta = None
+            res = None
             if error is None and node.num_returns == 1:
-                meta = ser.serialize_plain(value)
-            if meta is None or not out.write_plain(tag, meta):
-                self._write_general(tag, node, value if error is None else None, error)
+                res = ser.serialize_plain(value)
+            if type(res) is not bytes or not out.write_plain(tag, res):
+                self._write_general(tag, node, value if error is None else None, error,
+                                    res if type(res) is ser.Frame else None)
         node.in_slot.set_done(tag)
         # Wake the consumers: downstream actors if they sleep, the driver only if it sleeps
         # waiting for this very output (or for anything): one wake per get, not per output.
@@ -389,13 +407,18 @@ class ActorReactions:
         if ch is not None:
             ch.notify_output(output_key(node.gid, node.index, tag))
 
-    def _write_general(self, tag, node, value, error):
+    def _write_general(self, tag, node, value, error, frame=None):
+        """Write the outputs of ``node`` the general way (``frame``: the one result, already
+        serialised)."""
         rt = self.rt
-        if error is None:
-            values, is_err = rt.split_returns(value, node.num_returns, node.label)
+        if frame is not None:
+            out, errs = [frame], (False,)
         else:
-            values, is_err = [error], True
-        out, errs = rt.result_frames(values, is_err, node.num_returns)
+            if error is None:
+                values, is_err = rt.split_returns(value, node.num_returns, node.label)
+            else:
+                values, is_err = [error], True
+            out, errs = rt.result_frames(values, is_err, node.num_returns)
         mask = sum(1 << i for i, err in enumerate(errs) if err)
         if any(f.refs for f in out):  # the driver imports them when it reads the value
             for f in out:

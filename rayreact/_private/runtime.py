@@ -559,8 +559,9 @@ class Runtime:
         return True
 
     def push_trigger(self, proc, graph, tag, node, wake=True):
-        """Append a trigger to actor ``proc``'s queue and wake it if it sleeps (``wake``;
-        else it is woken by the next ``wake_triggered``)."""
+        """Append a trigger to actor ``proc``'s queue and wake it if it sleeps (``wake``
+        true; false: at the next ``wake_triggered``; None: not at all, the writers of its
+        inputs will)."""
         q = self.trigger_queues[proc]
         ch = self.peer(proc)
         if q.free() < 1:
@@ -571,7 +572,7 @@ class Runtime:
         q.push(graph, tag, node)
         if wake:
             ch.notify()
-        else:
+        elif wake is not None:
             self.unwoken.append(ch)
 
     def wake_triggered(self):

@@ -322,9 +322,10 @@ _MAIN = b"__main__"
 
 
 def serialize_plain(value):
-    """The fast case of ``serialize`` (a reaction's result, every step): the bare pickle
-    stream of ``value`` (bytes) if it has no out-of-band buffer and no ref and needs no
-    cloudpickle; else None (use ``serialize``, which handles everything)."""
+    """The fast case of ``serialize`` (a compiled step's argument or result, every step):
+    the bare pickle stream of ``value`` (bytes) if it has no out-of-band buffer and no ref;
+    else the Frame ``serialize`` would make (so nothing is pickled twice); None if it needs
+    cloudpickle or does not pickle (``serialize`` then says why)."""
     refs = []
     _collecting.append(refs)
     state = _picklers.pop() if _picklers else _PicklerState()
@@ -335,8 +336,10 @@ def serialize_plain(value):
     finally:
         _collecting.pop()
     _picklers.append(state)
-    if buffers or refs or _MAIN in meta:
+    if _MAIN in meta:
         return None
+    if buffers or refs:
+        return Frame(meta, [b.raw() for b in buffers], refs)
     return meta
 
 
