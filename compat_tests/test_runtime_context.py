@@ -1,5 +1,7 @@
 """get_runtime_context, available_resources, cluster_resources, nodes."""
 
+import pytest
+
 
 def test_runtime_context_in_driver(ray):
     ctx = ray.get_runtime_context()
@@ -70,3 +72,22 @@ def test_actor_name_in_a_named_actor(ray):
     a = Named.options(name="rr_ctx_name_probe").remote()
     assert ray.get(a.name.remote()) == "rr_ctx_name_probe"
     ray.kill(a)
+
+
+def test_assigned_resources_and_placement_group(ray):
+    @ray.remote
+    def task():
+        c = ray.get_runtime_context()
+        return c.get_assigned_resources(), c.get_placement_group_id()
+
+    @ray.remote
+    class A:
+        def res(self):
+            return ray.get_runtime_context().get_assigned_resources()
+
+    assert ray.get(task.remote()) == ({"CPU": 1.0}, None)
+    assert ray.get(A.remote().res.remote()) == {}
+    with pytest.raises(AssertionError):  # only workers hold resources
+        ray.get_runtime_context().get_assigned_resources()
+    assert ray.get_runtime_context().get_placement_group_id() is None
+    assert ray.get_runtime_context().get_accelerator_ids()["GPU"] == []

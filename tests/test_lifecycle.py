@@ -102,3 +102,19 @@ def test_no_tcp_sockets_are_opened(rr):
     for p in procs:
         conns = [c for c in p.net_connections(kind="inet")]
         assert conns == [], (p.pid, conns)
+
+
+def test_a_ref_of_an_earlier_session_is_a_clear_error_and_loses_nothing():
+    # Was a KeyError from the object table. Ray: ValueError, "owner is unknown".
+    rayreact.init(num_cpus=1)
+    old = rayreact.put(1)
+    rayreact.shutdown()
+    rayreact.init(num_cpus=1)
+    try:
+        with pytest.raises(ValueError, match="owner is unknown"):
+            rayreact.get(old)
+        with pytest.raises(ValueError, match="owner is unknown"):
+            rayreact.wait([old], timeout=0)
+        assert rayreact.get(rayreact.put(2)) == 2  # the runtime is still usable
+    finally:
+        rayreact.shutdown()

@@ -18,6 +18,7 @@ import select
 import signal
 import struct
 import threading
+import uuid
 
 import psutil
 
@@ -304,7 +305,7 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
         raise ValueError(f"num_cpus must be a non-negative integer, got {num_cpus!r}")
     ncpu = os.cpu_count() or 1
     _node = Node(max(1, num_cpus if num_cpus is not None else ncpu),
-                 namespace if namespace is not None else f"anon-{secrets.token_hex(4)}")
+                 namespace if namespace is not None else str(uuid.uuid4()))  # as Ray's
     _node.cpu_resource = float(num_cpus if num_cpus is not None else ncpu)
     _node.gpu_resource = float(num_gpus or 0)
     _node.custom_resources = dict(resources or {})
@@ -668,6 +669,9 @@ def timeline(filename=None):
     return []
 
 
+_ACCELERATORS = ("GPU", "TPU", "NPU", "HPU", "neuron_cores", "RBLN", "MBLT", "TTNPU", "FURIOSA")
+
+
 class RuntimeContext:
     """What ``get_runtime_context()`` returns (mirrors ``ray.runtime_context.RuntimeContext``)."""
 
@@ -698,10 +702,28 @@ class RuntimeContext:
         return self._rt.namespace
 
     def get_assigned_resources(self):
-        return {}
+        """Resources the running task or actor holds, as Ray 2.60 reports them with default
+        options: ``{"CPU": 1.0}`` in a task, ``{}`` in an actor (an actor holds no CPU while
+        it runs). rayreact does not send a task's own ``num_cpus`` to its worker, so a task
+        with other resource options still sees ``{"CPU": 1.0}``.
+
+        Raises:
+            AssertionError: in the driver, as Ray (only workers hold resources).
+        """
+        rt = self._rt
+        if rt.kind == "driver":
+            raise AssertionError("This method is only available when the process is a "
+                                 "worker. Current mode: 0")
+        return {} if rt.current_actor is not None else {"CPU": 1.0}
 
     def get_accelerator_ids(self):
-        return {"GPU": []}
+        """Accelerator ids assigned to this worker, per kind (none on this node), with
+        Ray 2.60's kinds as keys."""
+        return {k: [] for k in _ACCELERATORS}
+
+    def get_placement_group_id(self):
+        """None: rayreact's reactor runtime has no placement groups (they fall back to Ray)."""
+        return None
 
     @property
     def namespace(self):

@@ -692,8 +692,19 @@ class Runtime:
         return True
 
     def _request(self, oid):
-        """Ask the owner of a borrowed ref for its value (once)."""
-        e = self.table[oid]
+        """Ask the owner of a borrowed ref for its value (once).
+
+        Raises:
+            ValueError: this process knows nothing of ``oid`` (a ref of an earlier session,
+                kept across ``shutdown``/``init``), with Ray's message.
+        """
+        e = self.table.get(oid)
+        if e is None:
+            raise ValueError(
+                "You are trying to access Ray objects whose owner is unknown. Please make sure "
+                "that all Ray objects you are trying to access are part of the current Ray "
+                f"session (ObjectRef({_hex(oid)}) is not: was it made before the last "
+                "shutdown()?).")
         if e.frame is not None or e.requested or owner_of(oid) == self.proc:
             return
         e.requested = True
