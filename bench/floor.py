@@ -100,16 +100,22 @@ def _ring_member(i, sems, k, env_id, rounds, ready):
         nxt.release()
 
 
-def ring(env_id, n, rounds, k, start):
-    ctx = mp.get_context(start)
-    sems = [ctx.Semaphore(0) for _ in range(n)]
-    ready = ctx.Semaphore(0)
-    procs = [ctx.Process(target=_ring_member, args=(i, sems, k, env_id, rounds, ready))
-             for i in range(n)]
+def _start_all(ctx, target, args_list, ready):
+    """One process per argument tuple, returned once each has released ``ready``."""
+    procs = [ctx.Process(target=target, args=a) for a in args_list]
     for p in procs:
         p.start()
     for _ in procs:
         ready.acquire()
+    return procs
+
+
+def ring(env_id, n, rounds, k, start):
+    ctx = mp.get_context(start)
+    sems = [ctx.Semaphore(0) for _ in range(n)]
+    ready = ctx.Semaphore(0)
+    procs = _start_all(ctx, _ring_member,
+                       [(i, sems, k, env_id, rounds, ready) for i in range(n)], ready)
     t0 = time.perf_counter()
     for c in range(k):
         sems[c].release()
@@ -134,12 +140,8 @@ def star(env_id, n, rounds, start):
     ctx = mp.get_context(start)
     gos = [ctx.Semaphore(0) for _ in range(n)]
     done = ctx.Semaphore(0)
-    procs = [ctx.Process(target=_star_member, args=(i, gos[i], done, env_id, rounds))
-             for i in range(n)]
-    for p in procs:
-        p.start()
-    for _ in procs:
-        done.acquire()
+    procs = _start_all(ctx, _star_member,
+                       [(i, gos[i], done, env_id, rounds) for i in range(n)], done)
     t0 = time.perf_counter()
     for _ in range(rounds):
         for g in gos:
