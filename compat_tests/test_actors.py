@@ -423,3 +423,12 @@ def test_max_pending_calls_below_minus_one_is_refused(ray):
     ray.remote(max_pending_calls=-1)(C)
     with pytest.raises(ValueError, match="max_pending_calls"):
         ray.remote(max_pending_calls=-2)(C)
+
+
+def test_ray_ready_is_true_once_the_actor_is_up(ray):
+    @ray.remote
+    class A:
+        def __init__(self):
+            self.x = 1
+
+    assert ray.get(A.remote().__ray_ready__.remote()) is True

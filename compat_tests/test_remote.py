@@ -225,3 +225,22 @@ def test_method_num_returns(ray):
     p, q = a.one.options(num_returns=2).remote()
     assert ray.get([p, q]) == ["p", "q"]
     assert ray.get(a.one.remote()) == ("p", "q")
+
+
+def test_a_missing_keyword_only_argument_fails_at_the_call(ray):
+    # Regression: a required keyword-only parameter made the check pass every call.
+    @ray.remote
+    def f(a, *, c):
+        return a + c
+
+    @ray.remote
+    class A:
+        def m(self, a, *, c):
+            return a + c
+
+    with pytest.raises(TypeError):
+        f.remote(1)
+    a = A.remote()
+    with pytest.raises(TypeError):
+        a.m.remote(1)
+    assert ray.get([f.remote(1, c=2), a.m.remote(1, c=3)]) == [3, 4]

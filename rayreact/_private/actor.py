@@ -92,7 +92,7 @@ class CallCheck:
         self.hi = (float("inf") if any(p.kind == P.VAR_POSITIONAL for p in params)
                    else len(positional))
         if required_kw:
-            self.lo = -1  # never take the counting path
+            self.lo, self.hi = 1, 0  # an empty range: never take the counting path
 
     def __call__(self, args, kwargs, what):
         if not kwargs and self.lo <= len(args) <= self.hi:
@@ -176,6 +176,8 @@ class ActorHandle:
         self._exported = [False]  # a cell, so the finalizer does not keep the handle alive
         for name, n in methods.items():
             object.__setattr__(self, name, ActorMethod(self, name, n))
+        # Ray's built-in method on every handle: a ref that is ready once the actor is up
+        object.__setattr__(self, "__ray_ready__", ActorMethod(self, "__ray_ready__", 1))
         if original:
             from rayreact._private import api
 
