@@ -432,3 +432,17 @@ def test_ray_ready_is_true_once_the_actor_is_up(ray):
             self.x = 1
 
     assert ray.get(A.remote().__ray_ready__.remote()) is True
+
+
+def test_a_callable_actor_class_is_called_with_dunder_call(ray):
+    @ray.remote
+    class Model:
+        def __init__(self, k):
+            self.k = k
+
+        def __call__(self, x):
+            return x * self.k
+
+    m = Model.remote(3)
+    assert ray.get(m.__call__.remote(5)) == 15
+    assert "Actor" in repr(m)  # the handle's own dunders are untouched

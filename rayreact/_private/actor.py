@@ -42,11 +42,17 @@ def method(*args, **kwargs):
     return annotate
 
 
+# Dunder methods a handle exposes, as Ray's do: ``__call__`` (a callable actor class). Other
+# dunders stay off the handle, where they would shadow the handle's own (__repr__,
+# __reduce__, __eq__...).
+_REMOTE_DUNDERS = ("__call__",)
+
+
 def _method_table(cls):
-    """{method name: num_returns} of the public and dunder-free methods of ``cls``."""
+    """{method name: num_returns} of the methods of ``cls`` a handle exposes."""
     table = {}
     for name, m in inspect.getmembers(cls, lambda x: inspect.isfunction(x) or inspect.ismethod(x)):
-        if name.startswith("__") and name.endswith("__"):
+        if name.startswith("__") and name.endswith("__") and name not in _REMOTE_DUNDERS:
             continue
         table[name] = getattr(m, "__ray_num_returns__", 1)
     return table
