@@ -239,3 +239,15 @@ def test_a_call_that_may_not_run_yet_is_passed_over_and_kept():
     calls.pop(1)
     with pytest.warns(determinism.NondeterminismWarning, match="arrival order"):
         assert o.pick(calls, lambda ctrl: True) == 0  # (6,) ran first: said so
+
+
+def test_a_long_loop_of_completed_calls_keeps_the_records_heaps_small():
+    # The driver's program record lives for the whole run; calls to actors nobody else
+    # calls never ask for a watermark, so nothing else prunes its heaps.
+    c = Completion(FakeRuntime(DRIVER), driver=True)
+    c.share(X)
+    for n in range(1, 10_001):
+        c.open_root(n, Target(9))  # an unshared actor
+        c.child_done((n,))
+    rec = c.program
+    assert len(rec.heap) <= 2 and sum(len(h) for h in rec.by_target.values()) <= 2

@@ -108,12 +108,15 @@ class _Record:
         self.waiters = []  # (index, proc): actors waiting for watermark >= index
 
     def add(self, k, target=None):
-        self.pending.add(k)
-        heapq.heappush(self.heap, k)
+        p = self.pending
+        p.add(k)
         h = self.by_target.get(target)
         if h is None:
             h = self.by_target[target] = []
-        heapq.heappush(h, k)
+        for heap in (self.heap, h):
+            while heap and heap[0] not in p:  # completed calls: the record may live long
+                heapq.heappop(heap)
+            heapq.heappush(heap, k)
 
     def watermark(self, next_index):
         """Its calls with an index below the returned one have complete subtrees."""
