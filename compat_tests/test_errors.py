@@ -180,7 +180,37 @@ def test_cancel_non_ref_raises_type_error(ray):
         ray.cancel("not a ref")
 
 
+_UNSERIALIZABLE_ON_RAY = """
+import ray
+ray.init(num_cpus=1, include_dashboard=False)
+class TwoArgError(Exception):
+    def __init__(self, code, msg):
+        super().__init__(msg)
+        self.code = code
+@ray.remote
+def raises():
+    raise TwoArgError(7, "custom message")
+try:
+    ray.get(raises.remote())
+except ray.exceptions.UnserializableException as e:
+    assert "custom message" in str(e) and isinstance(e, ray.exceptions.RayError)
+    print("unserializable")
+"""
+
+
 def test_an_exception_that_cannot_be_unpickled_is_unserializable_exception(ray):
+    if ray.__name__ == "ray":
+        # The oracle runs in a fresh interpreter: inside the long test session, Ray's
+        # driver twice exited (status 1, no output) right here, taking pytest with it
+        # (seen 2026-12-02, 2 of 5 full runs; alone it passes 30 of 30).
+        import subprocess
+        import sys
+
+        r = subprocess.run([sys.executable, "-c", _UNSERIALIZABLE_ON_RAY], capture_output=True,
+                           text=True, timeout=120)
+        assert "unserializable" in r.stdout, r.stderr[-2000:]
+        return
+
     class TwoArgError(Exception):
         def __init__(self, code, msg):  # pickles as (msg,): cannot be unpickled
             super().__init__(msg)
