@@ -102,3 +102,51 @@ def test_the_zygote_exits_with_the_session(rr):
     rr.shutdown()
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     rr.init(num_cpus=2)  # the fixture shuts down once more
+
+
+def test_packages_imported_after_init_are_preloaded_before_the_next_fork():
+    # A program that calls init first and imports a package later (with its actor classes):
+    # the zygote imports it once before forking, so the actors share it instead of each
+    # importing it. The actor's class does not refer to idna: only the zygote can have it.
+    r = run_script("""
+        import sys, rayreact as ray
+        ray.init(num_cpus=1)
+        @ray.remote
+        class A:
+            def has(self, name):
+                return name in sys.modules
+        first = A.remote()
+        assert ray.get(first.has.remote("idna")) is False
+        import idna
+        later = A.remote()
+        assert ray.get(later.has.remote("idna")) is True
+        assert ray.get(first.has.remote("idna")) is False  # a running worker is left alone
+        print("ok")
+    """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
+
+
+def test_a_late_package_that_starts_a_thread_ends_forking_not_the_program(tmp_path):
+    # Forking with a second thread running is unsafe: the zygote exits instead, and this
+    # worker and later ones start as fresh interpreters.
+    pkg = tmp_path / "site-packages"
+    pkg.mkdir()
+    (pkg / "rr_threaded_pkg.py").write_text(
+        "import threading\n"
+        "threading.Thread(target=threading.Event().wait, daemon=True).start()\n")
+    r = run_script("""
+        import sys, psutil, rayreact as ray
+        ray.init(num_cpus=1)
+        import rr_threaded_pkg
+        @ray.remote
+        class A:
+            def cmd(self):
+                return psutil.Process().cmdline()
+        a, b = A.remote(), A.remote()
+        cmds = ray.get([a.cmd.remote(), b.cmd.remote()])
+        assert all("rayreact._private.worker" in c for c in cmds), cmds
+        print("ok")
+    """, env={**os.environ, "PYTHONPATH": str(pkg)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
