@@ -35,6 +35,11 @@ _REC = struct.Struct("<II")
 _HEAD, _TAIL, _PID, _STATUS, _SLEEPING, _AWAITED = 0, 1, 2, 3, 6, 7
 
 DEFAULT_CAPACITY = 8 << 20
+# Values of the sleeping word: awake; asleep waiting for something (a reply); asleep idle (a
+# pool worker with nothing to do, whose wait also watches the task queue); polling idle, not
+# asleep yet (see Runtime.wake_pool). Only the states in _ASLEEP need a ring to wake.
+AWAKE, WAITING, IDLE, SPINNING = 0, 1, 2, 4
+_ASLEEP = WAITING | IDLE
 
 
 _FENCE = threading.Lock()
@@ -165,7 +170,7 @@ class Channel:
             hdr[_TAIL] = tail + rec  # publish: the record is complete
         finally:
             self._wlock.release()  # an atomic read-modify-write: a full fence before the read
-        if hdr[_SLEEPING]:  # wake the consumer only if it sleeps (a wake is a costly syscall)
+        if hdr[_SLEEPING] & _ASLEEP:  # wake the consumer only if it sleeps (a costly syscall)
             self._doorbell.release()
 
     # -- consumer ----------------------------------------------------------------------------
@@ -203,7 +208,7 @@ class Channel:
         hdr = self._hdr
         return hdr[_HEAD] != hdr[_TAIL]
 
-    def wait(self, timeout=None, spin=0.0, ready=None):
+    def wait(self, timeout=None, spin=0.0, ready=None, state=WAITING):
         """Sleep until the doorbell rings or ``timeout`` seconds pass; True if it rang.
 
         ``spin`` (seconds): first poll the ring for that long. A reply that comes back within
@@ -211,31 +216,46 @@ class Channel:
         the poll is bounded, so an idle process still sleeps.
         ``ready``: an extra no-argument predicate (work that arrives without a record, e.g. a
         compiled graph's slots and trigger queues, whose writers call ``notify``).
+        ``state``: what the sleeping word says meanwhile (``WAITING`` or ``IDLE``; an idle
+        wait says ``SPINNING`` while it polls).
         """
         has_data = self.has_data if ready is None else (lambda: self.has_data() or ready())
+        hdr = self._hdr
         if spin:
+            if state == IDLE:
+                hdr[_SLEEPING] = SPINNING
             end = time.perf_counter() + spin
             while time.perf_counter() < end:
                 if has_data():
+                    hdr[_SLEEPING] = AWAKE
                     return True
         # Dekker-style handshake with send(): announce the sleep, fence, re-check the ring.
         # Either the producer sees the flag and rings, or we see its record: no lost wake-up.
-        hdr = self._hdr
-        hdr[_SLEEPING] = 1
+        hdr[_SLEEPING] = state
         _fence()
         try:
             if has_data():
                 return True
             return self._doorbell.acquire(True, timeout)
         finally:
-            hdr[_SLEEPING] = 0
+            hdr[_SLEEPING] = AWAKE
 
     def notify(self):
         """Wake the consumer if it sleeps, after new work was stored without a record (a
         slot or trigger queue write). The fence orders that store before reading the flag."""
         _fence()
-        if self._hdr[_SLEEPING]:
+        if self._hdr[_SLEEPING] & _ASLEEP:
             self._doorbell.release()
+
+    def state(self):
+        """The consumer's sleeping word: AWAKE, WAITING, IDLE or SPINNING."""
+        return self._hdr[_SLEEPING]
+
+    def claim(self):
+        """A producer counts on the consumer's idle poll (``SPINNING``) to take its work:
+        mark it AWAKE, so the next producer wakes another consumer. (A stale mark only
+        makes a later producer ring it, which wakes it if it sleeps: nothing is lost.)"""
+        self._hdr[_SLEEPING] = AWAKE
 
     def set_awaited(self, key):
         """The consumer waits for the compiled output ``key`` only (0: for anything)."""
@@ -247,7 +267,7 @@ class Channel:
         own fence and last look, so one of the two sees the other: no lost wake-up.)"""
         _fence()
         hdr = self._hdr
-        if hdr[_SLEEPING] and hdr[_AWAITED] in (0, key):
+        if hdr[_SLEEPING] & _ASLEEP and hdr[_AWAITED] in (0, key):
             self._doorbell.release()
 
     def ring(self):

@@ -42,7 +42,7 @@ from rayreact import exceptions as exc
 from rayreact._private import determinism
 from rayreact._private import refs as refs_mod
 from rayreact._private import serialization as ser
-from rayreact._private.channel import Channel, ChannelClosed
+from rayreact._private.channel import IDLE, SPINNING, Channel, ChannelClosed
 from rayreact._private.refs import ObjectRef, owner_of
 
 # Message kinds (first element of every control tuple).
@@ -144,6 +144,7 @@ class Runtime:
         self.dead = set()  # procs known dead
         self.held_tasks = []  # tasks waiting for their arguments (see submit)
         self._spin = _SPIN
+        self._wake_next = 0  # the pool worker wake_pool tries first
         # Threaded and async actors: one dispatcher thread reads the inbox; other threads
         # blocked in get/wait sleep on this condition, notified after each message.
         self.threaded = False
@@ -454,12 +455,43 @@ class Runtime:
 
     def _submit_task(self, ctrl, frames):
         self._send_on(self._tasks, ctrl, frames)
-        for proc, _pid in self._pool():
-            if proc != self.proc:
-                try:
-                    self.peer(proc).ring()
-                except FileNotFoundError:
-                    pass
+        self.wake_pool()
+
+    def wake_pool(self, idle_only=False):
+        """A task was queued: have one idle pool worker take it, and ring every other worker
+        that is not idle.
+
+        An idle worker's wait watches the queue (``Channel.wait(state=IDLE)``). One still
+        polling (``SPINNING``) is counted on (``claim``) without a system call; else one
+        asleep is woken, taking them in turn. Workers that are not idle may be blocked in
+        ``get`` inside a task (they help with queued tasks) or about to sleep: they are rung,
+        which costs no system call to a process that is not waiting. Waking every idle worker
+        per task instead made each wake, find the queue empty and sleep again, on cores the
+        tasks need. ``idle_only``: nobody but an idle worker (a blocked one gave a task back)."""
+        pool = self._pool()
+        n = len(pool)
+        start = self._wake_next
+        self._wake_next = start + 1
+        spinner = sleeper = None
+        for i in range(n):
+            proc = pool[(start + i) % n][0]
+            if proc == self.proc:
+                continue
+            try:
+                ch = self.peer(proc)
+            except FileNotFoundError:
+                continue
+            st = ch.state()
+            if st == SPINNING:
+                spinner = spinner or ch
+            elif st == IDLE:
+                sleeper = sleeper or ch
+            elif not idle_only:
+                ch.ring()
+        if spinner is not None:
+            spinner.claim()
+        elif sleeper is not None:
+            sleeper.ring()
 
     # -- put / get / wait ----------------------------------------------------------------------
     def put(self, value):
@@ -663,6 +695,7 @@ class Runtime:
                 if order is not None and not comp.may_run_on_top(order[0]) \
                         and not self._refused_too_long():
                     self._tasks.send([data], len(data))
+                    self.wake_pool(idle_only=True)  # an idle worker may take it
                     if first_requeued is None:
                         first_requeued = ctrl[2]
                     elif ctrl[2] == first_requeued:  # went round the whole queue

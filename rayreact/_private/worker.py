@@ -27,6 +27,7 @@ from rayreact._private import serialization as ser
 from rayreact._private import shm
 from rayreact._private.actor import ActorHandle, _is_async, _method_table
 from rayreact._private.channel import Channel
+from rayreact._private.channel import IDLE, WAITING
 from rayreact._private.runtime import CALL, Runtime, pid_alive
 
 _LOW64 = (1 << 64) - 1
@@ -87,7 +88,7 @@ class _Loop:
         self.rt = rt
         self.spin = 0.0
 
-    def idle_wait(self, ready=None):
+    def idle_wait(self, ready=None, state=WAITING):
         """Sleep until a message arrives; exit if the driver died meanwhile.
 
         Adaptive spinning: if the last message came within ``_SPIN`` of going idle (a caller
@@ -96,7 +97,7 @@ class _Loop:
         round) find the process asleep and cost it no CPU.
         """
         start = time.perf_counter()
-        if not self.rt.inbox.wait(_IDLE_CHECK, self.spin, ready):
+        if not self.rt.inbox.wait(_IDLE_CHECK, self.spin, ready, state):
             if not pid_alive(self.rt.driver_pid):
                 raise SystemExit(0)
             ser.drain_segment_pool()  # idle for a second: hold no pooled memory
@@ -336,7 +337,9 @@ class TaskLoop(_Loop):
                 continue
             if self.temporary and time.monotonic() - last > _EXTRA_IDLE:
                 raise SystemExit(0)
-            self.idle_wait()
+            # Idle: the wait also watches the task queue, so a submitter need wake only one
+            # idle worker per task (Runtime.wake_pool)
+            self.idle_wait(rt._tasks.has_data, IDLE)
 
     def run_task(self, data):
         rt = self.rt
