@@ -164,11 +164,47 @@ def test_named_actor_lookup(ray):
     assert ray.get(fresh.get.remote()) is None
 
     # A taken name: Ray raises ActorAlreadyExistsError, a ValueError.
-    with pytest.raises(ValueError):
+    with pytest.raises(ray.exceptions.ActorAlreadyExistsError):
         Box.options(name=name).remote()
+    assert issubclass(ray.exceptions.ActorAlreadyExistsError, ValueError)
 
     with pytest.raises(ValueError):
         ray.get_actor(_unique("missing"))
+
+
+def test_a_named_actor_goes_out_of_scope_with_its_last_handle(ray):
+    # Ray: a named actor that is not detached is garbage collected like any other once its
+    # creator drops every handle (those from get_actor included), and its name is free
+    # again. Ray frees it a moment later (rayreact at once): the test polls, bounded.
+    @ray.remote
+    class Box:
+        def __init__(self, v):
+            self.v = v
+
+        def get(self):
+            return self.v
+
+    name = _unique("scoped")
+
+    def use(v):
+        h = Box.options(name=name).remote(v)
+        looked_up = ray.get_actor(name)
+        return ray.get([h.get.remote(), looked_up.get.remote()])
+
+    def name_is_free():
+        try:
+            ray.get_actor(name)
+        except ValueError:
+            return True
+        return False
+
+    for v in (1, 2):
+        assert use(v) == [v, v]
+        deadline = time.monotonic() + 30
+        while not name_is_free():
+            assert time.monotonic() < deadline, "the named actor outlived its handles"
+            time.sleep(0.05)
+        assert name not in ray.util.list_named_actors()
 
 
 def test_named_actor_namespaces(ray):

@@ -46,6 +46,7 @@ def method(*args, **kwargs):
 # dunders stay off the handle, where they would shadow the handle's own (__repr__,
 # __reduce__, __eq__...).
 _REMOTE_DUNDERS = ("__call__",)
+_NO_METHODS = {}
 
 
 def _method_table(cls):
@@ -171,7 +172,7 @@ class ActorHandle:
     """
 
     def __init__(self, proc, pid, class_name, methods, is_async=False, original=False,
-                 signatures=None, max_pending_calls=-1):
+                 signatures=None, max_pending_calls=-1, name_file=None):
         self._signatures = signatures or {}  # only in the creator's process: not pickled
         self._max_pending = max_pending_calls  # travels with the handle, as in Ray
         self._proc = proc
@@ -179,15 +180,15 @@ class ActorHandle:
         self._class_name = class_name
         self._methods = methods
         self._is_async = is_async
-        self._exported = [False]  # a cell, so the finalizer does not keep the handle alive
-        for name, n in methods.items():
-            object.__setattr__(self, name, ActorMethod(self, name, n))
-        # Ray's built-in method on every handle: a ref that is ready once the actor is up
-        object.__setattr__(self, "__ray_ready__", ActorMethod(self, "__ray_ready__", 1))
         if original:
-            from rayreact._private import api
-
-            weakref.finalize(self, api._actor_out_of_scope, proc, pid, self._exported)
+            _scopes[proc] = _Scope(pid, name_file)
+        scope = _scopes.get(proc)
+        if scope is not None:  # the creator's process: count this handle (see _Scope)
+            scope.handles += 1
+            self._exported = scope.exported
+            weakref.finalize(self, _handle_dropped, proc)
+        else:
+            self._exported = [False]
 
     def _call(self, name, args, kwargs, num_returns):
         rt = _api()._runtime_or_init()
@@ -209,7 +210,15 @@ class ActorHandle:
         return refs
 
     def __getattr__(self, name):
-        raise AttributeError(f"'ActorHandle' object has no attribute '{name}'")
+        # Methods are made on each access, as Ray's handles make them: an ActorMethod kept on
+        # the handle would hold it in a reference cycle, and a dropped handle would then go
+        # out of scope only at the next garbage collection.
+        n = self.__dict__.get("_methods", _NO_METHODS).get(name)
+        if n is None:
+            if name != "__ray_ready__":
+                raise AttributeError(f"'ActorHandle' object has no attribute '{name}'")
+            n = 1  # Ray's built-in method on every handle: ready once the actor is up
+        return ActorMethod(self, name, n)
 
     def __reduce__(self):
         self._exported[0] = True
@@ -240,6 +249,47 @@ class _ActorID:
 
     def binary(self):
         return self._proc.to_bytes(16, "big")
+
+
+class _Scope:
+    """The creator's count of its handles of one actor (not detached). When it drops the
+    last one, the actor goes out of scope, as in Ray: it exits after the calls already
+    queued, and its name (if any) is free at once. Unless a handle was passed on to another
+    process (``exported``), or another process looked the name up: those are not counted, so
+    the actor then lives as long as the session."""
+
+    __slots__ = ("handles", "exported", "pid", "name_file")
+
+    def __init__(self, pid, name_file):
+        self.handles = 0
+        self.exported = [False]  # a cell shared by the handles; the finalizers don't hold them
+        self.pid = pid
+        self.name_file = name_file
+
+
+_scopes = {}  # actor proc -> _Scope, for the actors this process created
+
+
+def _handle_dropped(proc):
+    scope = _scopes.get(proc)
+    if scope is None:
+        return
+    scope.handles -= 1
+    if scope.handles > 0:
+        return
+    del _scopes[proc]
+    if scope.exported[0]:
+        return
+    if scope.name_file is not None:
+        if os.path.exists(scope.name_file + _BORROWED):
+            return
+        try:
+            os.unlink(scope.name_file)
+        except FileNotFoundError:
+            pass
+    from rayreact._private import api
+
+    api._actor_out_of_scope(proc, scope.pid)
 
 
 def _rebuild_handle(proc, pid, class_name, methods, is_async, max_pending_calls=-1):
@@ -340,7 +390,7 @@ class ActorClass:
             if existing is not None:
                 if options.get("get_if_exists"):
                     return existing
-                raise ValueError(
+                raise exc.ActorAlreadyExistsError(
                     f"The name {name} (namespace={namespace}) is already taken. Please use "
                     "a different name or get the existing actor using "
                     f"ray.get_actor('{name}', namespace='{namespace}')")
@@ -348,23 +398,29 @@ class ActorClass:
             self._frame = ser.serialize_code(self._cls)
         proc, popen = api._spawn("actor")
         handle = ActorHandle(proc, popen.pid, self._class_name, self._methods, self._is_async,
-                             original=name is None and options.get("lifetime") != "detached",
+                             original=options.get("lifetime") != "detached",
                              signatures=self._signatures,
-                             max_pending_calls=options.get("max_pending_calls") or -1)
+                             max_pending_calls=options.get("max_pending_calls") or -1,
+                             name_file=None if name is None else _name_file(rt, name, namespace))
         if name is not None:
             _share(proc)  # anyone may look it up
             if not _register_named(rt, name, namespace, handle):
+                handle._exported[0] = True  # no out-of-scope exit: it is killed here
                 api._kill_proc(proc, popen.pid)
                 existing = _lookup_named(rt, name, namespace)
                 if options.get("get_if_exists") and existing is not None:
                     return existing
-                raise ValueError(f"The name {name} (namespace={namespace}) is already taken.")
+                raise exc.ActorAlreadyExistsError(
+                    f"The name {name} (namespace={namespace}) is already taken.")
         concurrency = options.get("max_concurrency") or (1000 if self._is_async else 1)
         init_name = (self._class_name, concurrency, name)
         rt.submit(handle, "__init__", args, kwargs, 0, self._frame, None, name=init_name)
         api._register_restarts(options.get("max_restarts"), options.get("max_task_retries"),
                                handle, args, kwargs, self._frame, init_name)
         return handle
+
+
+_BORROWED = ".borrowed"  # beside a name file: another process looked the name up
 
 
 def _name_file(rt, name, namespace):
@@ -403,6 +459,11 @@ def _lookup_named(rt, name, namespace):
         except FileNotFoundError:
             pass
         return None
+    if proc not in _scopes:  # not the creator's process: its handle keeps the actor alive
+        try:
+            os.close(os.open(path + _BORROWED, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError:
+            pass
     return ActorHandle(proc, pid, cls, methods, is_async, max_pending_calls=max_pending)
 
 

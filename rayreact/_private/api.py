@@ -342,7 +342,10 @@ def shutdown(*, wait_for_processes=False, _exiting_interpreter=False):
     (mirrors ``ray.shutdown``). A no-op when not initialised."""
     global _rt, _node
     global _last_graph
+    from rayreact._private import actor as _actor
+
     _fb.shutdown()
+    _actor._scopes.clear()  # the actors of this session end with it
     node, _node = _node, None
     rt, _rt = _rt, None
     set_runtime(None)
@@ -457,11 +460,11 @@ def _current_pid(rt, proc, pid):
         return pid
 
 
-def _actor_out_of_scope(proc, pid, exported):
-    """The creator dropped its last handle of an anonymous actor: the actor exits after the
-    calls already queued (as in Ray), unless a handle was passed on to another process."""
+def _actor_out_of_scope(proc, pid):
+    """The creator dropped its last handle of an actor (``actor._Scope``): the actor exits
+    after the calls already queued, as in Ray."""
     rt = _rt
-    if rt is None or exported[0]:
+    if rt is None:
         return
     if _node is not None:
         _node.restartable.pop(proc, None)  # an actor out of scope is not restarted
