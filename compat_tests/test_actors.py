@@ -482,3 +482,34 @@ def test_a_callable_actor_class_is_called_with_dunder_call(ray):
     m = Model.remote(3)
     assert ray.get(m.__call__.remote(5)) == 15
     assert "Actor" in repr(m)  # the handle's own dunders are untouched
+
+
+def test_calls_run_when_their_argument_and_result_refs_are_dropped(ray):
+    # The replay-buffer pattern: buffer.add.remote(worker.sample.remote()), keeping neither
+    # ref. Ray runs every such call; the argument stays alive until the call has run.
+    @ray.remote
+    class Worker:
+        def sample(self):
+            return [1, 2, 3]
+
+    @ray.remote
+    class Buffer:
+        def __init__(self):
+            self.items = []
+
+        def add(self, batch):
+            self.items.extend(batch)
+
+        def size(self):
+            return len(self.items)
+
+    @ray.remote
+    def pair():
+        return [4, 5]
+
+    worker, buffer = Worker.remote(), Buffer.remote()
+    for _ in range(5):
+        buffer.add.remote(worker.sample.remote())
+    for _ in range(5):
+        buffer.add.remote(batch=pair.remote())  # a task's result, as a keyword argument
+    assert ray.get(buffer.size.remote()) == 25

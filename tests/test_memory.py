@@ -45,3 +45,34 @@ def test_ten_thousand_iterations_keep_shm_flat(rr):
     assert len(session_files(session)) <= files
     assert shm_bytes(session) <= used
     assert len(rt.table) <= entries + 2
+
+
+def test_refs_carried_by_calls_are_freed_once_the_calls_ran(rr):
+    # Refs nested in a call's arguments, and pending refs passed as arguments, are exports
+    # of the owner until the callee has run the call: then they are freed, in the owner's
+    # table and in the callee's (a loop passing refs must not keep every object alive).
+    rt = rayreact._private.api._rt
+
+    @rr.remote
+    class Learner:
+        def update(self, batch_refs):
+            return sum(rr.get(batch_refs))
+
+        def add(self, x):
+            return x
+
+        def table_size(self):
+            return len(rayreact._private.api._rt.table)
+
+    @rr.remote
+    def sample(i):
+        return i
+
+    learner = Learner.remote()
+    base = len(rt.table)
+    for i in range(200):
+        assert rr.get(learner.update.remote([rr.put(i), sample.remote(i)])) == 2 * i
+        learner.add.remote(sample.remote(i))  # both refs dropped at once
+    rr.get(learner.add.remote(0))
+    assert len(rt.table) <= base + 2
+    assert rr.get(learner.table_size.remote()) <= 2

@@ -39,6 +39,24 @@ def test_each_worker_has_its_own_numpy_and_random_state(rr):
     assert len({d[0] for d in draws}) == 3 and len({d[1] for d in draws}) == 3
 
 
+def test_each_worker_has_its_own_torch_random_state():
+    # torch imported before init: the zygote preloads it, and its children must not share
+    # its default generator's seed (unseeded sampling would repeat in every actor).
+    r = run_script("""
+        import torch, rayreact as ray
+        ray.init(num_cpus=1)
+        @ray.remote
+        class A:
+            def draw(self):
+                return torch.initial_seed(), float(torch.rand(1))
+        draws = ray.get([A.remote().draw.remote() for _ in range(3)])
+        assert len({d[0] for d in draws}) == 3 and len({d[1] for d in draws}) == 3, draws
+        print("ok")
+    """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
+
+
 def test_subprocesses_started_by_an_actor_report_their_exit_status(rr):
     # The zygote ignores SIGCHLD (the kernel reaps its children); a worker must not inherit
     # that, or waitpid in the worker fails and subprocess invents exit status 0.

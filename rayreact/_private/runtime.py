@@ -389,7 +389,19 @@ class Runtime:
             argf = _EMPTY_ARGS
         if order is None and self.completion.active:
             order = self.completion.root_order(target, first & _LOW64)
-        ctrl = (CALL, self.proc, first, num_returns, method, fn_key, name, order)
+        # The refs the call carries (nested in its arguments, and the pending top-level ones
+        # the callee fetches) are exports: they stay alive until the callee has run the call
+        # and dropped them, whether or not the caller keeps them or the call's result.
+        carried = ()
+        if argf.refs or frames or pins:
+            carried = [*argf.refs, *(r for f in frames for r in f.refs),
+                       *(a.oid for a in args if type(a) is _Pending)]
+            if kwargs:
+                carried += [v.oid for v in kwargs.values() if type(v) is _Pending]
+            carried = tuple(carried)
+            if carried:
+                self._export(carried)
+        ctrl = (CALL, self.proc, first, num_returns, method, fn_key, name, order, carried)
         all_frames = [argf] + frames if fn_frame is None else [argf, fn_frame] + frames
         watch = self._pid_of(target) if target is not None else 0
         for i in ret_ids:
@@ -397,11 +409,6 @@ class Runtime:
             if e is not None:
                 e.watch = watch
                 e.pins = pins
-        if argf.refs:
-            self._export(argf.refs)
-        for f in frames:
-            if f.refs:
-                self._export(f.refs)
         if target is None:
             self._submit_task(ctrl, all_frames)
         elif target._proc in self.dead:
@@ -617,7 +624,7 @@ class Runtime:
     def send_control_call(self, proc, method, payload, announce):
         """A runtime-internal call to actor ``proc`` (no result). ``announce``: the actor
         already has a trigger queue, so the call gets its entry there (ordering)."""
-        ctrl = (CALL, self.proc, self.new_id(), 0, method, None, None, None)
+        ctrl = (CALL, self.proc, self.new_id(), 0, method, None, None, None, ())
         self._send(proc, ctrl, [ser.serialize(((payload,), {}))])
         if announce:
             self.push_trigger(proc, *_DRIVER_CALL)
@@ -1051,16 +1058,13 @@ class Runtime:
         _, caller, first, num_returns, method = ctrl[:5]
         holders = None
         try:
+            if ctrl[8]:  # refs the call carries: alive until it returns (see _send_call)
+                with self.lock:
+                    holders = self._import(ctrl[8])
             if first in self.cancelled:
                 self.cancelled.discard(first)
                 return None
             argf = frames[0]
-            with self.lock:
-                if argf.refs:
-                    holders = self._import(argf.refs)
-                for f in frames[1:]:
-                    if f.refs:
-                        holders = (holders or []) + self._import(f.refs)
             args, kwargs = ser.deserialize(argf)
             if args:
                 args = [self._resolve(a, frames) for a in args]

@@ -18,8 +18,8 @@ milliseconds instead of re-importing torch each.
 
 What a worker sees is what a fresh interpreter would: the zygote runs no user code (the
 user's functions and classes arrive by value, as before), each child gets the requester's
-current environment variables, ``sys.path`` and working directory, NumPy's global random state is reseeded from
-the OS (Python's ``random`` reseeds itself after a fork), and SIGCHLD is back to its default.
+current environment variables, ``sys.path`` and working directory, NumPy's and torch's global random
+states are reseeded from the OS (Python's ``random`` reseeds itself after a fork), and SIGCHLD is back to its default.
 If the zygote is gone or disabled (``RAYREACT_ZYGOTE=0``), workers start as fresh interpreters.
 """
 
@@ -137,6 +137,9 @@ def _child(ch, session, proc, kind, driver_pid, env, cwd):
         np = sys.modules.get("numpy")
         if np is not None:
             np.random.seed()  # fresh entropy, as a fresh interpreter would have
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.seed()  # likewise torch's default generator (unseeded sampling, inits)
         sys.argv = [worker.__file__, session, f"{proc:x}", kind, str(driver_pid)]
         worker.main()
     finally:
