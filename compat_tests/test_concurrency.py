@@ -69,3 +69,29 @@ def test_async_actor_method_error(ray):
 
     with pytest.raises(KeyError):
         ray.get(Boom.remote().go.remote())
+
+
+def test_async_actor_runs_at_most_max_concurrency_calls_at_once(ray):
+    # Ray caps the calls an async actor runs at once at max_concurrency (default 1000).
+    @ray.remote
+    class Gauge:
+        def __init__(self):
+            self.active = 0
+            self.peak = 0
+
+        async def work(self):
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+            await asyncio.sleep(0.05)
+            self.active -= 1
+
+        async def get_peak(self):
+            return self.peak
+
+    for limit in (1, 2):
+        g = Gauge.options(max_concurrency=limit).remote()
+        ray.get([g.work.remote() for _ in range(5)])
+        assert ray.get(g.get_peak.remote()) == limit
+    g = Gauge.remote()
+    ray.get([g.work.remote() for _ in range(5)])
+    assert ray.get(g.get_peak.remote()) == 5

@@ -498,12 +498,13 @@ def test_named_actors_across_backends(auto):
         def who(self):
             return "here"
 
-    Named.options(name="rr-on-reactor").remote()
+    ours = Named.options(name="rr-on-reactor").remote()  # kept: a dropped one goes, as in Ray
     theirs = Named.options(name="rr-on-ray", **FALLBACK).remote()
     assert auto.get(auto.get_actor("rr-on-reactor").who.remote()) == "here"
     assert auto.get(auto.get_actor("rr-on-ray").who.remote()) == "here"
     assert {"rr-on-reactor", "rr-on-ray"} <= set(rayreact.util.list_named_actors())
     auto.kill(theirs)
+    del ours
 
 
 def test_ray_names_rayreact_lacks_are_forwarded(real_ray):

@@ -184,3 +184,37 @@ def test_a_task_with_no_retries_left_fails_with_worker_crashed_error(ray):
 
     with pytest.raises(ray.exceptions.WorkerCrashedError):
         ray.get(die.remote())
+
+
+def test_sys_exit_in_a_task_is_a_worker_crash(ray):
+    # Ray: the worker process exits; the task is retried (max_retries) and then fails with
+    # WorkerCrashedError, which is not a SystemExit (an uncaught one must not end the driver
+    # quietly). The runtime stays usable.
+    import sys
+
+    @ray.remote
+    class Counter:
+        def __init__(self):
+            self.n = 0
+
+        def inc(self):
+            self.n += 1
+
+        def get(self):
+            return self.n
+
+    @ray.remote(max_retries=1)
+    def exiter(counter):
+        ray.get(counter.inc.remote())
+        sys.exit(3)
+
+    @ray.remote
+    def fine():
+        return "ok"
+
+    counter = Counter.remote()
+    with pytest.raises(ray.exceptions.WorkerCrashedError) as info:
+        ray.get(exiter.remote(counter))
+    assert not isinstance(info.value, SystemExit)
+    assert ray.get(counter.get.remote()) == 2  # the first run and one retry
+    assert ray.get(fine.remote()) == "ok"

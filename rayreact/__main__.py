@@ -3,7 +3,8 @@ script on rayreact.
 
 The script's ``import ray`` and every ``ray.<sub>`` module that rayreact provides
 (``ray.util``, ``ray.util.queue``, ``ray.exceptions``...) resolve to rayreact's modules;
-``sys.argv``, ``__name__ == "__main__"``, ``sys.path[0]`` and the exit code behave as with
+``sys.argv``, ``__name__ == "__main__"``, ``__file__`` (absolute), ``sys.path[0]``, the exit code and
+the traceback of an uncaught exception behave as with
 ``python script.py``.
 
 Backends (see ``rayreact/_private/fallback.py``): ``--backend`` (default: ``$RAYREACT_BACKEND``,
@@ -17,9 +18,11 @@ modules, its libraries and other installed packages keep real Ray.
 """
 
 import argparse
+import builtins
+import importlib.machinery
 import os
-import runpy
 import sys
+import types
 
 from rayreact._private.alias import install_alias  # noqa: F401 - also rayreact.__main__'s API
 
@@ -60,11 +63,33 @@ def main(argv=None):
             fallback._backend = None
             alias = False
     sys.argv = [script] + ns.args
-    sys.path[0] = os.path.dirname(os.path.abspath(script))
+    path = os.path.abspath(script)
+    sys.path[0] = os.path.dirname(path)
     if alias:
         install_alias()
-    runpy.run_path(script, run_name="__main__")
+    _run_script(path)
 
+
+def _run_script(path):
+    """Run the file ``path`` as ``python path`` would: as module ``__main__``, with an
+    absolute ``__file__`` and ``sys.argv`` as given (runpy.run_path would make ``argv[0]``
+    absolute too); an uncaught exception is reported without this module's frames."""
+    with open(path, "rb") as f:
+        source = f.read()
+    main = types.ModuleType("__main__")
+    main.__file__ = path
+    main.__cached__ = None
+    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main  # functions of the script pickle by value, as __main__'s
+    try:
+        exec(compile(source, path, "exec"), main.__dict__)
+    except Exception as e:  # noqa: BLE001 - reported as Python reports an uncaught one
+        tb = e.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != path:
+            tb = tb.tb_next
+        sys.excepthook(type(e), e.with_traceback(tb), tb)
+        sys.exit(1)
 
 if __name__ == "__main__":
     main()

@@ -52,6 +52,28 @@ def test_uncaught_exception_exits_1_with_traceback(tmp_path):
     assert "KeyError" in r.stderr and "nope" in r.stderr
 
 
+def test_file_is_absolute_argv_as_given_and_tracebacks_start_at_the_script(tmp_path):
+    # As python script.py: __file__ absolute (3.9+), sys.argv[0] as typed, and an uncaught
+    # exception's traceback shows the script's frames only (none of rayreact's or runpy's).
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "prog.py").write_text(textwrap.dedent("""
+        import os, sys
+        print(os.path.isabs(__file__), sys.argv[0])
+        def f():
+            raise ValueError("boom")
+        f()
+    """))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    r = subprocess.run([sys.executable, "-m", "rayreact", "sub/prog.py"], capture_output=True,
+                       text=True, timeout=120, cwd=tmp_path, env=env)
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == ["True sub/prog.py"]
+    frames = [line for line in r.stderr.splitlines() if line.lstrip().startswith("File ")]
+    assert len(frames) == 2 and all(str(tmp_path / "sub" / "prog.py") in f for f in frames), \
+        r.stderr
+    assert r.stderr.rstrip().endswith("ValueError: boom")
+
+
 def test_module_next_to_script_is_importable_in_workers(tmp_path):
     (tmp_path / "helper.py").write_text("def triple(x):\n    return 3 * x\n")
     r = run(tmp_path, """

@@ -1046,7 +1046,9 @@ class Runtime:
         try:
             value = fn(*args, **kwargs)
         except BaseException as e:  # noqa: BLE001 - any error travels to the caller
-            if isinstance(e, SystemExit) and self.kind == "actor":
+            if isinstance(e, SystemExit):
+                # The process exits, as a Ray worker does: an actor dies (ActorDiedError);
+                # a task's worker is a crashed one (retried, then WorkerCrashedError).
                 raise
             self.fail_call(ctrl, e, label, actor_repr)
             return

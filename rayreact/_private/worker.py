@@ -254,6 +254,10 @@ class ActorLoop(_Loop):
             os._exit(0)
 
     async def _run_async(self, ctrl, frames, fn, label):
+        async with self.async_slots:  # at most max_concurrency calls at once, as in Ray
+            await self._run_async_call(ctrl, frames, fn, label)
+
+    async def _run_async_call(self, ctrl, frames, fn, label):
         rt = self.rt
         prepared = rt.prepare_call(ctrl, frames, label, self.cls_name)
         if prepared is None:
@@ -284,6 +288,7 @@ class ActorLoop(_Loop):
         rt.current_actor_handle = ActorHandle(rt.proc, os.getpid(), cls.__name__,
                                               _method_table(cls), _is_async(cls))
         self.instance = cls.__new__(cls)
+        holders = rt._import(ctrl[8]) if ctrl[8] else None  # noqa: F841 - alive until __init__ ran
         try:
             args, kwargs = ser.deserialize(frames[0])
             args = [rt._resolve(a, frames) for a in args]
@@ -300,6 +305,7 @@ class ActorLoop(_Loop):
             return
         # The constructor ran alone; from here on calls may run concurrently.
         if _is_async(cls):
+            self.async_slots = asyncio.Semaphore(concurrency)
             self.event_loop = asyncio.new_event_loop()
             threading.Thread(target=self.event_loop.run_forever, name="rayreact-asyncio",
                              daemon=True).start()
@@ -359,6 +365,10 @@ class TaskLoop(_Loop):
         try:
             _test_delay()
             rt.execute(ctrl, frames, fn, name)
+        except SystemExit:
+            # sys.exit() in a task ends its worker, as in Ray: exit now, leaving the status
+            # that names this task, so the monitor retries or fails it as a crashed worker's
+            os._exit(1)
         finally:
             rt.completion.end()
             rt.current_task = prev
