@@ -170,6 +170,10 @@ def test_named_actor_lookup(ray):
 
     with pytest.raises(ValueError):
         ray.get_actor(_unique("missing"))
+    with pytest.raises(ValueError):
+        ray.get_actor("")
+    with pytest.raises(TypeError):
+        ray.get_actor(5)
 
 
 def test_a_named_actor_goes_out_of_scope_with_its_last_handle(ray):

@@ -95,3 +95,24 @@ def test_async_actor_runs_at_most_max_concurrency_calls_at_once(ray):
     g = Gauge.remote()
     ray.get([g.work.remote() for _ in range(5)])
     assert ray.get(g.get_peak.remote()) == 5
+
+
+def test_a_concurrent_actor_whose_handle_is_dropped_finishes_its_calls(ray):
+    # Ray: an actor out of scope still runs the calls it was sent (here the handle is a
+    # temporary, gone before the call has run), threaded and async alike.
+    @ray.remote
+    class Slow:
+        def work(self):
+            threading.Event().wait(0.2)
+            return "threaded done"
+
+    @ray.remote
+    class AsyncSlow:
+        async def work(self):
+            await asyncio.sleep(0.2)
+            return "async done"
+
+    # (not inside the assert statements: pytest's rewriting of them would keep the handles)
+    threaded = ray.get(Slow.options(max_concurrency=2).remote().work.remote())
+    in_async = ray.get(AsyncSlow.remote().work.remote())
+    assert (threaded, in_async) == ("threaded done", "async done")

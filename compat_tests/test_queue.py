@@ -54,8 +54,10 @@ def test_nonblocking_errors(ray):
     with pytest.raises(std_queue.Empty):
         q.get(block=False)
     q.put(1)
-    with pytest.raises(qm.Full):
+    with pytest.raises(qm.Full) as info:
         q.put_nowait(2)
+    # raised in the caller, as Ray's: not a RayTaskError
+    assert not isinstance(info.value, ray.exceptions.RayTaskError)
     with pytest.raises(std_queue.Full):
         q.put(2, block=False)
     assert q.qsize() == 1
@@ -65,11 +67,14 @@ def test_nonblocking_errors(ray):
 def test_blocking_timeouts(ray):
     qm = _queue_module(ray)
     q = qm.Queue(maxsize=1)
-    with pytest.raises(qm.Empty):
+    # Ray raises these in the queue's actor: they arrive as RayTaskError(Empty/Full)
+    with pytest.raises(qm.Empty) as info:
         q.get(timeout=0.05)
+    assert isinstance(info.value, ray.exceptions.RayTaskError)
     q.put("only")
-    with pytest.raises(qm.Full):
+    with pytest.raises(qm.Full) as info:
         q.put("more", timeout=0.05)
+    assert isinstance(info.value, ray.exceptions.RayTaskError)
     assert q.get(timeout=5) == "only"
     with pytest.raises(ValueError):
         q.get(timeout=-1)
@@ -81,12 +86,14 @@ def test_batches(ray):
     qm = _queue_module(ray)
     q = qm.Queue(maxsize=3)
     q.put_nowait_batch([1, 2])
-    with pytest.raises(qm.Full):
+    with pytest.raises(qm.Full) as info:
         q.put_nowait_batch([3, 4])  # all or nothing
+    assert isinstance(info.value, ray.exceptions.RayTaskError)
     assert q.qsize() == 2
     q.put_nowait_batch((3,))
-    with pytest.raises(qm.Empty):
+    with pytest.raises(qm.Empty) as info:
         q.get_nowait_batch(4)  # all or nothing
+    assert isinstance(info.value, ray.exceptions.RayTaskError)
     assert q.qsize() == 3
     assert q.get_nowait_batch(0) == []
     assert q.get_nowait_batch(2) == [1, 2]

@@ -227,6 +227,31 @@ def test_method_num_returns(ray):
     assert ray.get(a.one.remote()) == ("p", "q")
 
 
+def test_method_decorator_bare_and_its_errors(ray):
+    @ray.remote
+    class A:
+        @ray.method  # bare: allowed since Ray 2.5x, a no-op
+        def one(self):
+            return 1
+
+    assert ray.get(A.remote().one.remote()) == 1
+    with pytest.raises(AssertionError):
+        ray.method(foo=1)
+    with pytest.raises(AssertionError):
+        ray.method(1, 2)
+
+
+def test_retry_exceptions_must_be_a_bool_or_exception_classes(ray):
+    def f():
+        return 1
+
+    with pytest.raises(TypeError):
+        ray.remote(retry_exceptions=5)(f)
+    with pytest.raises(ValueError):
+        ray.remote(retry_exceptions=[5])(f)
+    ray.remote(retry_exceptions=[KeyError])(f)  # accepted
+
+
 def test_a_missing_keyword_only_argument_fails_at_the_call(ray):
     # Regression: a required keyword-only parameter made the check pass every call.
     @ray.remote

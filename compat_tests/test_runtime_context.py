@@ -72,6 +72,13 @@ def test_actor_name_in_a_named_actor(ray):
     a = Named.options(name="rr_ctx_name_probe").remote()
     assert ray.get(a.name.remote()) == "rr_ctx_name_probe"
     ray.kill(a)
+    assert ray.get(Named.remote().name.remote()) == ""  # an actor without a name
+
+    @ray.remote
+    def in_a_task():
+        return ray.get_runtime_context().get_actor_name()
+
+    assert ray.get(in_a_task.remote()) is None
 
 
 def test_assigned_resources_and_placement_group(ray):

@@ -19,26 +19,30 @@ from rayreact._private import shm
 
 
 def method(*args, **kwargs):
-    """Annotate an actor method (mirrors ``ray.method``): ``@method(num_returns=2)``.
+    """Annotate an actor method (mirrors ``ray.method``, Ray 2.60.0): ``@method`` or
+    ``@method(num_returns=2)``. Only ``num_returns`` changes anything on this runtime.
 
     Raises:
-        ValueError: an unknown keyword, or a bare ``@method`` without arguments.
+        AssertionError: positional arguments other than the method itself, or an unknown
+            keyword (as Ray, which asserts).
     """
-    valid = {"num_returns", "concurrency_group", "max_task_retries", "retry_exceptions",
-             "_generator_backpressure_num_objects", "enable_task_events", "tensor_transport"}
-    if args:
-        raise ValueError("The @ray.method decorator must be applied using at least one of the "
-                         f"arguments in the list {sorted(valid)}, for example "
-                         "'@ray.method(num_returns=2)'.")
-    for k in kwargs:
-        if k not in valid:
-            raise ValueError(f"Unexpected keyword argument to @ray.method: '{k}'.")
+    valid = ["num_returns", "concurrency_group", "max_task_retries", "retry_exceptions",
+             "_generator_backpressure_num_objects", "_num_objects_per_yield",
+             "enable_task_events", "tensor_transport"]
 
     def annotate(m):
         if "num_returns" in kwargs:
             m.__ray_num_returns__ = kwargs["num_returns"]
         return m
 
+    if len(args) == 1 and callable(args[0]) and not kwargs:  # bare @method
+        return annotate(args[0])
+    assert not args, ("The @ray.method decorator must be applied using no arguments or at "
+                      f"least one of the arguments in the list {valid}, for example "
+                      "'@ray.method(num_returns=2)'.")
+    for k in kwargs:
+        assert k in valid, (f"Unexpected keyword argument to @ray.method: '{k}'. The "
+                            f"supported keyword arguments are {valid}")
     return annotate
 
 
@@ -489,13 +493,17 @@ def get_actor(name, namespace=None):
     """Handle of the named actor (mirrors ``ray.get_actor``).
 
     Raises:
-        ValueError: no live actor has this name in the namespace.
+        ValueError: ``name`` is empty, or no live actor has this name in the namespace.
+        TypeError: ``name`` is not a string.
     """
     from rayreact._private import api
 
     rt = api._runtime_or_init()
-    if not isinstance(name, str) or not name:
+    if not name:
         raise ValueError("Please supply a non-empty value to get_actor")
+    if not isinstance(name, str):
+        raise TypeError(f"Argument 'name' has incorrect type (expected str, got "
+                        f"{type(name).__name__})")
     h = _lookup_named(rt, name, namespace if namespace is not None else rt.namespace)
     if h is None:
         raise ValueError(

@@ -699,7 +699,12 @@ class RuntimeContext:
         return None if t is None else f"{t:048x}"
 
     def get_actor_name(self):
-        return getattr(self._rt, "actor_name", None)
+        """The current actor's name: ``""`` in an actor without one, None outside actors
+        (mirrors Ray 2.60)."""
+        rt = self._rt
+        if rt is None or rt.kind != "actor":
+            return None
+        return getattr(rt, "actor_name", None) or ""
 
     def get_namespace(self):
         return self._rt.namespace

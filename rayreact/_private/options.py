@@ -15,7 +15,7 @@ _COMMON = {
 }
 TASK_OPTIONS = dict(_COMMON, **{
     "max_calls": (int, _NONE), "max_retries": (int, _NONE), "num_returns": (int, str, _NONE),
-    "retry_exceptions": None, "_generator_backpressure_num_objects": None,
+    "retry_exceptions": (bool, list, tuple), "_generator_backpressure_num_objects": None,
     "_num_objects_per_yield": None,
 })
 ACTOR_OPTIONS = dict(_COMMON, **{
@@ -42,6 +42,9 @@ def _check(options, valid, what):
         t = valid[k]
         if t is not None and not isinstance(v, t):
             raise TypeError(f"The type of keyword '{k}' must be {t}, but received type {type(v)}")
+        if k == "retry_exceptions" and not isinstance(v, bool) and not all(
+                isinstance(e, type) and issubclass(e, Exception) for e in v):
+            raise ValueError("retry_exceptions must be either a boolean or a list of exceptions")
         if k in ("num_cpus", "num_gpus", "memory") and v is not None and v < 0:
             raise ValueError(f"The keyword '{k}' only accepts None, 0 or a positive number, "
                              f"got {v}.")

@@ -969,7 +969,12 @@ class Runtime:
         elif kind == CANCEL:
             self.cancelled.add(ctrl[1])
         elif kind == EXIT:
-            raise SystemExit(0)
+            self.on_exit()
+
+    def on_exit(self):
+        """EXIT: the process is no longer needed (an actor out of scope). A concurrent actor
+        replaces this to finish its running calls first (worker.ActorLoop)."""
+        raise SystemExit(0)
 
     def _on_result(self, ctrl, frames):
         _, first, errs, contained, done = ctrl

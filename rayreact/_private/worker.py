@@ -122,10 +122,27 @@ class ActorLoop(_Loop):
         self.event_loop = None  # the asyncio loop of an async actor
         self.reactions = None  # ActorReactions: compiled graphs' reactions hosted here
         rt.call_order = determinism.CallOrder(rt, "?")  # None for concurrent actors
+        # Calls handed to the thread pool or event loop and not finished; EXIT (out of
+        # scope) waits for them, as Ray lets an actor finish the calls it was sent.
+        self.running = 0
+        self._running_lock = threading.Lock()
+        self.exit_requested = False
+        rt.on_exit = self._request_exit
+
+    def _request_exit(self):
+        self.exit_requested = True
+
+    def _concurrent_call_done(self, _future):
+        with self._running_lock:
+            self.running -= 1
+        if self.exit_requested:
+            self.rt.inbox.ring()  # the dispatcher may be asleep: it now exits
 
     def run(self):
         rt = self.rt
         while True:
+            if self.exit_requested and not self.running and not rt.deferred_calls:
+                raise SystemExit(0)
             if self.reactions is not None and self._run_triggered():
                 continue
             if rt.deferred_calls:
@@ -236,11 +253,15 @@ class ActorLoop(_Loop):
                           [exc.RayTaskError(method, str(err), err)], True)
                 return
         label = f"{self.cls_name}.{method}"
-        if self.event_loop is not None:
-            asyncio.run_coroutine_threadsafe(self._run_async(ctrl, frames, fn, label),
-                                             self.event_loop)
-        elif self.pool is not None:
-            self.pool.submit(self._run_threaded, ctrl, frames, fn, label)
+        if self.event_loop is not None or self.pool is not None:
+            with self._running_lock:
+                self.running += 1
+            if self.event_loop is not None:
+                fut = asyncio.run_coroutine_threadsafe(
+                    self._run_async(ctrl, frames, fn, label), self.event_loop)
+            else:
+                fut = self.pool.submit(self._run_threaded, ctrl, frames, fn, label)
+            fut.add_done_callback(self._concurrent_call_done)
         else:
             rt.current_task = ctrl[2]
             _test_delay()

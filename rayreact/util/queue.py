@@ -103,7 +103,8 @@ def _check_timeout(timeout: Optional[float]) -> None:
 
 
 def _retry(attempt: Callable[[], Tuple[bool, Any]], timeout: Optional[float], error):
-    """Call ``attempt`` until it succeeds, pausing between tries; ``error`` on timeout."""
+    """Call ``attempt`` until it succeeds, pausing between tries; raise ``error()`` on
+    timeout."""
     ok, value = attempt()
     if ok:
         return value
@@ -121,6 +122,23 @@ def _retry(attempt: Callable[[], Tuple[bool, Any]], timeout: Optional[float], er
         ok, value = attempt()
         if ok:
             return value
+
+
+def _actor_error(error_cls, method, *args):
+    """A factory of the error Ray's queue raises *inside its actor* (a timeout that expired,
+    a batch that does not fit), which therefore reaches the caller as a ``RayTaskError``
+    that is also an ``error_cls`` (``except Full`` and ``except RayTaskError`` both catch it).
+    Ray raises the non-blocking forms' errors in the caller: those stay plain."""
+
+    def make():
+        from rayreact.exceptions import RayTaskError
+
+        cause = error_cls(*args)
+        text = f"{error_cls.__module__}.{error_cls.__qualname__}: {cause}".rstrip(": ")
+        return RayTaskError(f"_QueueActor.{method}", text, cause,
+                            actor_repr="_QueueActor").as_instanceof_cause()
+
+    return make
 
 
 async def _await_ref(ref):
@@ -225,7 +243,8 @@ class Queue:
             None
 
         Raises:
-            Full: the queue is full and ``block`` is False, or it stayed full for ``timeout``.
+            Full: the queue is full and ``block`` is False, or (a ``RayTaskError`` that is
+                also a ``Full``, as Ray's) it stayed full for ``timeout``.
             ValueError: ``block`` is True and ``timeout`` is negative.
         """
         if not block:
@@ -233,7 +252,8 @@ class Queue:
                 raise Full
             return
         _check_timeout(timeout)
-        _retry(lambda: (rayreact.get(self.actor.try_put.remote(item)), None), timeout, Full)
+        _retry(lambda: (rayreact.get(self.actor.try_put.remote(item)), None), timeout,
+               _actor_error(Full, "put"))
 
     async def put_async(
         self, item: Any, block: bool = True, timeout: Optional[float] = None
@@ -251,7 +271,7 @@ class Queue:
         async def attempt():
             return await _await_ref(self.actor.try_put.remote(item)), None
 
-        await _retry_async(attempt, timeout, Full)
+        await _retry_async(attempt, timeout, _actor_error(Full, "put"))
 
     def put_nowait(self, item: Any) -> None:
         """Same as ``put(item, block=False)``.
@@ -272,13 +292,14 @@ class Queue:
 
         Raises:
             TypeError: ``items`` is not iterable (or cannot be serialised, e.g. a generator).
-            Full: the items would not all fit; nothing is added.
+            Full: (a ``RayTaskError`` that is also a ``Full``, as Ray's) the items would not
+                all fit; nothing is added.
         """
         if not isinstance(items, Iterable):
             raise TypeError("Argument 'items' must be an Iterable")
         error = rayreact.get(self.actor.put_batch.remote(items))
         if error is not None:
-            raise Full(error)
+            raise _actor_error(Full, "put_nowait_batch", error)()
 
     # ------------------------------------------------------------------ get
     def get(self, block: bool = True, timeout: Optional[float] = None) -> Any:
@@ -292,7 +313,8 @@ class Queue:
             Any: the item.
 
         Raises:
-            Empty: the queue is empty and ``block`` is False, or it stayed empty for
+            Empty: the queue is empty and ``block`` is False, or (a ``RayTaskError`` that
+                is also an ``Empty``, as Ray's) it stayed empty for
                 ``timeout``.
             ValueError: ``block`` is True and ``timeout`` is negative.
         """
@@ -302,7 +324,8 @@ class Queue:
                 raise Empty
             return item
         _check_timeout(timeout)
-        return _retry(lambda: rayreact.get(self.actor.try_get.remote()), timeout, Empty)
+        return _retry(lambda: rayreact.get(self.actor.try_get.remote()), timeout,
+                      _actor_error(Empty, "get"))
 
     async def get_async(self, block: bool = True, timeout: Optional[float] = None) -> Any:
         """Coroutine form of :meth:`get` (waits without blocking the event loop).
@@ -319,7 +342,7 @@ class Queue:
         async def attempt():
             return await _await_ref(self.actor.try_get.remote())
 
-        return await _retry_async(attempt, timeout, Empty)
+        return await _retry_async(attempt, timeout, _actor_error(Empty, "get"))
 
     def get_nowait(self) -> Any:
         """Same as ``get(block=False)``.
@@ -341,7 +364,8 @@ class Queue:
         Raises:
             TypeError: ``num_items`` is not an int.
             ValueError: ``num_items`` is negative.
-            Empty: fewer than ``num_items`` items are queued; nothing is removed.
+            Empty: (a ``RayTaskError`` that is also an ``Empty``, as Ray's) fewer than
+                ``num_items`` items are queued; nothing is removed.
         """
         if not isinstance(num_items, int):
             raise TypeError("Argument 'num_items' must be an int")
@@ -349,7 +373,7 @@ class Queue:
             raise ValueError("'num_items' must be nonnegative")
         ok, result = rayreact.get(self.actor.get_batch.remote(num_items))
         if not ok:
-            raise Empty(result)
+            raise _actor_error(Empty, "get_nowait_batch", result)()
         return result
 
     # ------------------------------------------------------------------ end
