@@ -118,3 +118,29 @@ def test_a_ref_of_an_earlier_session_is_a_clear_error_and_loses_nothing():
         assert rayreact.get(rayreact.put(2)) == 2  # the runtime is still usable
     finally:
         rayreact.shutdown()
+
+
+def test_a_ref_awaited_with_a_timeout_that_expires_prints_nothing_when_it_completes():
+    # asyncio.wait_for cancels the ref's future at the timeout; the thread that completes
+    # it later must not fail with InvalidStateError (it printed a traceback in the actor).
+    r = run_script("""
+        import asyncio, time, rayreact as ray
+        ray.init(num_cpus=1)
+        @ray.remote
+        def slow():
+            time.sleep(0.5)
+            return 1
+        @ray.remote
+        class A:
+            async def go(self):
+                ref = slow.remote()
+                try:
+                    await asyncio.wait_for(ref, 0.05)
+                except asyncio.TimeoutError:
+                    pass
+                return await ref
+        print(ray.get(A.remote().go.remote()))
+    """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "1"
+    assert "InvalidStateError" not in r.stderr, r.stderr

@@ -69,9 +69,18 @@ class ObjectRef:
 
         def run():
             try:
-                fut.set_result(_runtime.get([self], None)[0])
+                value = _runtime.get([self], None)[0]
             except BaseException as e:  # noqa: BLE001 - forwarded to the future
-                fut.set_exception(e)
+                value, error = None, e
+            else:
+                error = None
+            try:
+                if error is None:
+                    fut.set_result(value)
+                else:
+                    fut.set_exception(error)
+            except concurrent.futures.InvalidStateError:
+                pass  # the waiter gave up and cancelled it (asyncio.wait_for's timeout)
 
         threading.Thread(target=run, daemon=True).start()
         return fut
