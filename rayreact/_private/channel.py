@@ -25,14 +25,15 @@ import time
 
 from rayreact._private import shm
 
-HEADER = 64
+HEADER = 128
 _WRAP = 0xFFFFFFFF
 _REC = struct.Struct("<II")
-# Header words (u64 index): head, tail, pid of the consumer, status slot (3 words).
+# Header words (u64 index): head, tail, pid of the consumer, status slot (3 words), sleeping
+# state, awaited, and the task a canceller asks the consumer to interrupt (Runtime.cancel).
 # They are read and written through a memoryview cast to "Q": each access is one aligned 8-byte
 # copy. (struct.pack_into must not be used on them: it zeroes the field before writing it, and
 # another process reading at that moment would see head or tail == 0.)
-_HEAD, _TAIL, _PID, _STATUS, _SLEEPING, _AWAITED = 0, 1, 2, 3, 6, 7
+_HEAD, _TAIL, _PID, _STATUS, _SLEEPING, _AWAITED, _INTERRUPT = 0, 1, 2, 3, 6, 7, 8
 
 DEFAULT_CAPACITY = 8 << 20
 # Values of the sleeping word: awake; asleep waiting for something (a reply); asleep idle (a
@@ -124,6 +125,14 @@ class Channel:
     def status(self):
         hdr = self._hdr
         return hdr[_STATUS], hdr[_STATUS + 1], hdr[_STATUS + 2]
+
+    def request_interrupt(self, task):
+        """Ask the consumer to interrupt ``task`` (the low 64 bits of its first object id), if
+        it still runs it when the signal that follows arrives (worker.TaskLoop)."""
+        self._hdr[_INTERRUPT] = task
+
+    def interrupt_requested(self):
+        return self._hdr[_INTERRUPT]
 
     # -- producer ----------------------------------------------------------------------------
     def send(self, pieces, size, consumer_alive=None, while_full=None):

@@ -32,6 +32,7 @@ to the owner, so the count can never reach zero early (the owner's inbox is FIFO
 import itertools
 import os
 import pickle
+import signal
 import threading
 import time
 import traceback
@@ -1173,10 +1174,28 @@ class Runtime:
         return frames, (is_err,) * n
 
     def cancel(self, ref, force, pool_pids):
+        """ray.cancel: fail the call with TaskCancelledError now and stop its work. A queued
+        task is dropped where it waits (CANCEL); a task running in a pool worker is interrupted
+        by a KeyboardInterrupt raised in it (SIGINT, see worker.TaskLoop), or with ``force`` its
+        worker is killed; an actor call is dropped if not started yet."""
         e = self.table.get(ref._id)
         if e is None or e.frame is not None:
             return
-        self._set_error(ref._id, exc.TaskCancelledError(ref.task_id()))
+        task = ref._id & _LOW64
+        running = []  # (inbox, pid) of the pool worker running this task, if one does
+        if not e.watch and owner_of(ref._id) == self.proc:
+            for proc, pid in pool_pids:
+                try:
+                    if self.peer(proc).status()[1:] == (task, 1):
+                        running.append((self.peer(proc), pid))
+                except FileNotFoundError:
+                    pass
+        err = exc.TaskCancelledError(ref.task_id())
+        if running and not force:
+            # As Ray: a task interrupted while running fails with it, as a RayTaskError
+            # (one that never ran fails with the TaskCancelledError itself)
+            err = exc.RayTaskError("task", f"TaskCancelledError: {err}", err)
+        self._set_error(ref._id, err)
         self.retries.pop(ref._id, None)  # a cancelled call is not run again
         if owner_of(ref._id) != self.proc:
             return
@@ -1184,14 +1203,16 @@ class Runtime:
             for proc, ch in list(self._peers.items()):
                 if ch.pid == e.watch:
                     self._send_ctrl(proc, (CANCEL, ref._id), quiet=True)
-        else:
-            for proc, pid in pool_pids:
-                self._send_ctrl(proc, (CANCEL, ref._id), quiet=True)
-                if force and self.peer(proc).status()[1:] == (ref._id & ((1 << 64) - 1), 1):
-                    try:
-                        os.kill(pid, 9)
-                    except ProcessLookupError:
-                        pass
+            return
+        for proc, pid in pool_pids:
+            self._send_ctrl(proc, (CANCEL, ref._id), quiet=True)
+        for inbox, pid in running:
+            if not force:
+                inbox.request_interrupt(task)
+            try:
+                os.kill(pid, signal.SIGKILL if force else signal.SIGINT)
+            except ProcessLookupError:
+                pass
 
 
 def _hex(oid):

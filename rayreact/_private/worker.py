@@ -15,6 +15,7 @@ import inspect
 import json
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -31,6 +32,7 @@ from rayreact._private.channel import IDLE, WAITING
 from rayreact._private.runtime import CALL, Runtime, pid_alive
 
 _LOW64 = (1 << 64) - 1
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _IDLE_CHECK = 1.0  # seconds between checks that the driver is alive, while idle
 _SPIN = 100e-6  # seconds
 _EXTRA_IDLE = 3.0  # seconds an extra task worker idles before it exits
@@ -351,6 +353,26 @@ class TaskLoop(_Loop):
         super().__init__(rt)
         rt.run_task = self.run_task
         self.temporary = temporary
+        signal.signal(signal.SIGINT, self._on_interrupt)
+
+    def _on_interrupt(self, _signum, frame):
+        """SIGINT: ray.cancel interrupts the running task with a KeyboardInterrupt, as Ray's
+        does (Runtime.cancel names the task in this inbox's header first). Any other SIGINT,
+        such as Ctrl-C at a terminal reaching the whole process group, is the driver's to
+        handle: the driver ends the workers."""
+        rt = self.rt
+        task = rt.current_task
+        if task is None or rt.inbox.interrupt_requested() != task & _LOW64:
+            return
+        if frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            # The task is inside the runtime (a nested get, a send): an exception there could
+            # leave a ring half written. Look again soon, once it is back in its own code.
+            timer = threading.Timer(0.005, os.kill, (os.getpid(), signal.SIGINT))
+            timer.daemon = True
+            timer.start()
+            return
+        rt.inbox.request_interrupt(0)
+        raise KeyboardInterrupt
 
     def run(self):
         rt = self.rt
