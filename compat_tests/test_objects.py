@@ -188,3 +188,36 @@ def test_wait_empty_list(ray):
 
 def test_get_with_a_negative_timeout_waits(ray):
     assert ray.get(ray.put(5), timeout=-1) == 5
+
+
+def test_a_ref_is_a_future_and_an_awaitable(ray):
+    # ref.future(): a concurrent.futures.Future; `await ref` and ref.as_future() in asyncio
+    # code (the driver's own event loop); a task's error is the future's exception.
+    import asyncio
+    import concurrent.futures
+
+    @ray.remote
+    def double(x):
+        return 2 * x
+
+    @ray.remote
+    def fails():
+        raise ValueError("from the task")
+
+    fut = double.remote(4).future()
+    assert isinstance(fut, concurrent.futures.Future)
+    assert fut.result(timeout=60) == 8
+    with pytest.raises(ValueError):
+        fails.remote().future().result(timeout=60)
+
+    async def main():
+        direct = await double.remote(5)
+        wrapped = ray.get(double.remote(6))
+        as_future = double.remote(7).as_future()
+        assert isinstance(as_future, asyncio.Future)
+        gathered = await asyncio.gather(double.remote(8), as_future)
+        with pytest.raises(ValueError):
+            await fails.remote()
+        return direct, wrapped, gathered
+
+    assert asyncio.run(main()) == (10, 12, [16, 14])

@@ -85,10 +85,16 @@ class ObjectRef:
         threading.Thread(target=run, daemon=True).start()
         return fut
 
-    def __await__(self):
+    def as_future(self):
+        """An ``asyncio.Future`` of this ref's value, on the running event loop (mirrors
+        ``ray.ObjectRef.as_future``, Ray 2.x: ``asyncio.wrap_future(ref.future())``).
+        Cancelling it does not cancel the task."""
         import asyncio
 
-        return asyncio.wrap_future(self.future()).__await__()
+        return asyncio.wrap_future(self.future())
+
+    def __await__(self):
+        return self.as_future().__await__()
 
 
 def _rebuild_ref(oid):
