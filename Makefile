@@ -20,8 +20,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/sync_q_learning.py
 
+# If pytest fails, the ends of Ray's logs follow: Ray's driver (pytest itself, in the compat
+# tests' [ray] runs) can exit with no output of its own, and its logs tell why.
+RAY_LOGS := /tmp/ray/session_latest/logs
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests compat_tests
+	$(BIN)/python -m pytest -q tests compat_tests || { \
+	  for f in $(RAY_LOGS)/python-core-driver-*.log $(RAY_LOGS)/raylet.out $(RAY_LOGS)/gcs_server.out; do \
+	    test -f "$$f" && { echo "== $$f"; tail -n 15 "$$f"; }; done; exit 1; }
 	$(BIN)/python -m bench --smoke
 
 bench: $(STAMP)
