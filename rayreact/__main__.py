@@ -1,5 +1,5 @@
-"""``python -m rayreact [--backend auto|reactor|ray] script.py [args...]``: run an unmodified Ray
-script on rayreact.
+"""``python -m rayreact [--backend auto|reactor|ray] [--graph FILE] [--deterministic true|false]
+[--compiled true|false] script.py [args...]``: run an unmodified Ray script on rayreact.
 
 The script's ``import ray`` and every ``ray.<sub>`` module that rayreact provides
 (``ray.util``, ``ray.util.queue``, ``ray.exceptions``...) resolve to rayreact's modules;
@@ -37,6 +37,15 @@ def main(argv=None):
                         help="auto (default, or $RAYREACT_BACKEND): rayreact's reactor runtime, "
                              "falling back to real Ray for what it does not support; reactor: "
                              "such constructs are errors; ray: run everything on real Ray")
+    parser.add_argument("--graph", metavar="FILE",
+                        help="write the program's reactor graph to FILE when it ends: SVG or "
+                             "PNG (by its suffix) if Graphviz's dot is installed, else DOT text")
+    for name, what in (("deterministic", "wait and shared actors follow logical time (default "
+                        "true; false: Ray's first-finished and arrival order)"),
+                       ("compiled", "frozen loop bodies run in compiled mode (default true; "
+                        "false: every call on the dynamic path)")):
+        parser.add_argument(f"--{name}", choices=("true", "false"), default=None,
+                            help=f"the default of rayreact.init({name}=...): {what}")
     parser.add_argument("script", help="the Ray program to run")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the script")
     ns = parser.parse_args(argv)
@@ -45,6 +54,13 @@ def main(argv=None):
         parser.error(f"can't open file {script!r}: no such file")
     if ns.backend is not None:
         os.environ[fallback.ENV] = ns.backend
+    from rayreact._private import api
+
+    if ns.graph is not None:
+        os.environ[api.GRAPH_FILE_ENV] = os.path.abspath(ns.graph)
+    for value, env in ((ns.deterministic, api.DETERMINISTIC_ENV), (ns.compiled, api.COMPILED_ENV)):
+        if value is not None:
+            os.environ[env] = "1" if value == "true" else "0"
     try:
         backend = fallback.choose()
     except ValueError as e:

@@ -6,11 +6,11 @@ import sys
 import textwrap
 
 
-def run(tmp_path, source, *args):
+def run(tmp_path, source, *args, options=()):
     script = tmp_path / "prog.py"
     script.write_text(textwrap.dedent(source))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    return subprocess.run([sys.executable, "-m", "rayreact", str(script), *args],
+    return subprocess.run([sys.executable, "-m", "rayreact", *options, str(script), *args],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
 
 
@@ -111,3 +111,41 @@ def test_prints_from_actors_and_tasks_reach_stdout(tmp_path):
     """)
     assert r.returncode == 0, r.stderr
     assert "hello from actor" in r.stdout and "hello from task" in r.stdout
+
+
+_LOOP = """
+    import ray
+
+    @ray.remote
+    class Worker:
+        def step(self, x):
+            return x + 1
+
+    workers = [Worker.remote() for _ in range(2)]
+    for _ in range(20):
+        print(ray.get([w.step.remote(1) for w in workers]))
+    print(ray.get_runtime_context() is not None)
+"""
+
+
+def test_graph_option_writes_the_reactor_graph_when_the_program_ends(tmp_path):
+    r = run(tmp_path, _LOOP, options=("--graph", "loop.dot"))
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "loop.dot").read_text()
+    assert text.startswith("digraph") and "Worker[0]" in text and "Worker[1]" in text
+
+
+def test_deterministic_and_compiled_options_set_the_init_defaults(tmp_path):
+    source = """
+        import ray
+        ray.init()
+        from rayreact._private import api
+        print(api._rt.deterministic, api._rt.compiled)
+    """
+    r = run(tmp_path, source, options=("--deterministic", "false", "--compiled", "false"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "False"]
+    r = run(tmp_path, source)
+    assert r.stdout.split() == ["True", "True"], r.stderr
+    r = run(tmp_path, source, options=("--compiled", "maybe"))
+    assert r.returncode == 2 and "--compiled" in r.stderr

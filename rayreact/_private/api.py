@@ -258,19 +258,21 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
          logging_format=None, logging_config=None, log_to_driver=None, namespace=None,
          runtime_env=None, enable_resource_isolation=False, cgroup_path=None,
          system_reserved_cpu=None, system_reserved_memory=None, proxy_server_url=None,
-         deterministic=True, compiled=True, backend=None, **kwargs):
+         deterministic=None, compiled=None, backend=None, **kwargs):
     """Start the reactor runtime for this driver (mirrors ``ray.init``, Ray 2.60.0).
 
     Args:
         num_cpus (int | None): size of the task worker pool (default: the machine's cores).
         namespace (str | None): namespace of named actors (default: an anonymous one).
         ignore_reinit_error (bool): a second ``init`` is a no-op instead of an error.
-        deterministic (bool): rayreact only. True (default): ``wait`` decides its ready set
-            by logical time (submission order), so runs repeat exactly; False: Ray's
-            first-finished behaviour.
-        compiled (bool): rayreact only. True (default): loop bodies the tracer has frozen
-            into a reactor graph run in compiled mode; False: every call takes the dynamic
-            path.
+        deterministic (bool | None): rayreact only. True (default; else
+            ``$RAYREACT_DETERMINISTIC``, "0" or "1", which ``python -m rayreact
+            --deterministic`` sets): ``wait`` decides its ready set by logical time
+            (submission order) and calls from several callers run in logical order, so runs
+            repeat exactly; False: Ray's first-finished and arrival order.
+        compiled (bool | None): rayreact only. True (default; else ``$RAYREACT_COMPILED``, set
+            by ``python -m rayreact --compiled``): loop bodies the tracer has frozen into a
+            reactor graph run in compiled mode; False: every call takes the dynamic path.
         backend (str | None): rayreact only. "auto" (default; else ``$RAYREACT_BACKEND``):
             the reactor runtime, with what it does not support falling back to real Ray;
             "reactor": such constructs raise ``UnsupportedPatternError``; "ray": the whole
@@ -310,8 +312,8 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
     _node.gpu_resource = float(num_gpus or 0)
     _node.custom_resources = dict(resources or {})
     _rt = _node.rt
-    _rt.deterministic = bool(deterministic)
-    _rt.compiled = bool(compiled)
+    _rt.deterministic = _flag(deterministic, DETERMINISTIC_ENV)
+    _rt.compiled = _flag(compiled, COMPILED_ENV)
     _rt.tracer = Tracer(_rt)
     set_runtime(_rt)
     _install_exit_handlers()
@@ -376,6 +378,19 @@ def graph():
 
 _last_graph = None
 GRAPH_FILE_ENV = "RAYREACT_GRAPH_FILE"  # set by python -m rayreact --graph FILE
+# Defaults of init's deterministic= and compiled= (set by python -m rayreact's options of
+# the same names, so that an unmodified script can choose them)
+DETERMINISTIC_ENV, COMPILED_ENV = "RAYREACT_DETERMINISTIC", "RAYREACT_COMPILED"
+
+
+def _flag(value, env):
+    """init's ``value`` for a rayreact-only switch; None: ``$env`` ("0"/"1"), else True."""
+    if value is not None:
+        return bool(value)
+    text = os.environ.get(env, "1").strip().lower()
+    if text not in ("0", "1", "true", "false"):
+        raise ValueError(f"${env} must be 0 or 1, got {text!r}")
+    return text in ("1", "true")
 
 
 def _write_graph_file(g):
