@@ -90,6 +90,41 @@ def test_killed_driver_workers_exit_and_clean_up():
     assert wait_until(lambda: session_files(session) == [], timeout=30)
 
 
+def test_killed_driver_workers_busy_in_user_code_exit_too():
+    # A worker running user code (a busy loop, a long sleep) never reaches its idle wait:
+    # it must still notice the driver's death and exit, not spin on as an orphan.
+    code = """
+import time
+import rayreact as ray
+ray.init(num_cpus=2)
+print(ray.get_runtime_context().get_node_id()[-8:], flush=True)
+
+@ray.remote
+class Busy:
+    def spin(self):
+        print("running", flush=True)
+        while True:
+            pass
+
+@ray.remote
+def sleep_long():
+    print("running", flush=True)
+    time.sleep(1000)
+
+busy = Busy.remote()
+refs = [busy.spin.remote(), sleep_long.remote(), sleep_long.remote()]
+time.sleep(60)
+"""
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    session = p.stdout.readline().strip()
+    for _ in range(3):  # the three calls run (each prints once it has started)
+        assert p.stdout.readline().strip() == "running"
+    p.kill()
+    p.wait()
+    assert wait_until(lambda: not session_processes(session), timeout=30)
+    assert wait_until(lambda: session_files(session) == [], timeout=30)
+
+
 def test_no_tcp_sockets_are_opened(rr):
     @rr.remote
     class A:

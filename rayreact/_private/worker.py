@@ -15,6 +15,7 @@ import inspect
 import json
 import os
 import random
+import select
 import signal
 import sys
 import threading
@@ -69,6 +70,7 @@ def main():
     pool_mm = shm.open_segment(shm.prefix(session) + "pool", readonly=True)
     rt._pool = lambda: api._read_pool(pool_mm)
     api._connect_worker(rt)
+    _watch_driver(rt, session, driver_pid)
     loop = ActorLoop(rt) if kind == "actor" else TaskLoop(rt, temporary)
     try:
         loop.run()
@@ -85,13 +87,33 @@ def main():
         os._exit(0)
 
 
+def _watch_driver(rt, session, driver_pid):
+    """End this process when the driver dies, even while it runs user code that never
+    returns to the runtime (a busy loop, a long sleep): a thread blocked on the driver's pidfd,
+    at no cost until then. (A driver that ends normally ends its workers itself.)"""
+    def watch():
+        try:
+            fd = os.pidfd_open(driver_pid)
+        except ProcessLookupError:
+            pass  # already gone
+        else:
+            select.select([fd], [], [])  # readable once the driver has exited
+        try:
+            rt.inbox.unlink()
+            shm.cleanup_session(session)
+        finally:
+            os._exit(0)
+
+    threading.Thread(target=watch, name="rayreact-driver-watch", daemon=True).start()
+
+
 class _Loop:
     def __init__(self, rt):
         self.rt = rt
         self.spin = 0.0
 
     def idle_wait(self, ready=None, state=WAITING):
-        """Sleep until a message arrives; exit if the driver died meanwhile.
+        """Sleep until a message arrives (a driver that dies ends this process: _watch_driver).
 
         Adaptive spinning: if the last message came within ``_SPIN`` of going idle (a caller
         making calls back to back), poll that long before sleeping, so the caller need not
@@ -100,8 +122,6 @@ class _Loop:
         """
         start = time.perf_counter()
         if not self.rt.inbox.wait(_IDLE_CHECK, self.spin, ready, state):
-            if not pid_alive(self.rt.driver_pid):
-                raise SystemExit(0)
             ser.drain_segment_pool()  # idle for a second: hold no pooled memory
         self.spin = _SPIN if time.perf_counter() - start < _SPIN else 0.0
 
