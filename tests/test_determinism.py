@@ -10,8 +10,10 @@ compiled and dynamic mode, with random delays injected before every reaction
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -284,3 +286,46 @@ def test_many_asynchronous_calls_from_several_tasks_keep_serial_order(tmp_path):
     assert sums == [300] * 4
     assert seen == [["driver", 0]] + [[i, k] for i in range(4) for k in range(300)]
     assert "NondeterminismWarning" not in r.stderr
+
+
+def test_once_a_wait_gave_up_on_logical_order_later_waits_take_the_first_finished(
+        rr, monkeypatch):
+    # A straggler held one wait for GRACE: the program is timing-dependent from then on, and
+    # later waits return the first refs to finish (as Ray's), instead of stalling each time.
+    from rayreact._private import determinism
+
+    srv = socket.create_server(("127.0.0.1", 0))
+    srv.settimeout(60)
+    port = srv.getsockname()[1]
+
+    @rr.remote
+    def blocked(port):
+        import socket as _socket
+
+        with _socket.create_connection(("127.0.0.1", port)) as conn:
+            return conn.recv(1)
+
+    @rr.remote
+    def quick():
+        return "quick"
+
+    monkeypatch.setattr(determinism, "GRACE", 0.0)
+    first, q1 = blocked.remote(port), quick.remote()
+    with pytest.warns(determinism.NondeterminismWarning, match="first refs to finish"):
+        assert rr.wait([first, q1], num_returns=1) == ([q1], [first])
+    conn, _ = srv.accept()
+    conn.sendall(b"x")  # the first straggler ends: its worker is free again
+    conn.close()
+    monkeypatch.setattr(determinism, "GRACE", 3600.0)
+    second, q2 = blocked.remote(port), quick.remote()
+    result = []
+    t = threading.Thread(target=lambda: result.append(rr.wait([second, q2], num_returns=1)),
+                         daemon=True)
+    t.start()
+    t.join(60)
+    assert result == [([q2], [second])]
+    conn, _ = srv.accept()
+    conn.sendall(b"x")
+    conn.close()
+    assert rr.get(second) == b"x"
+    srv.close()

@@ -157,6 +157,7 @@ class Runtime:
         self.reconstructed = False  # an actor started again after its process died
         self.exiting = False  # ray.actor.exit_actor() was called (atexit handlers run)
         self.deterministic = True  # wait() decides by logical time (see wait)
+        self.waits_by_arrival = False  # a wait gave up on logical order: all do (see wait)
         self.compiled = True  # frozen reactor graphs may run in compiled mode
         self.tracer = None  # the driver's Tracer (see tracer.py); None in workers
         self.trigger_queues = {}  # actor proc -> TriggerQueue (driver, compiled graphs)
@@ -758,17 +759,19 @@ class Runtime:
         """``ray.wait`` semantics; both lists keep the input order.
 
         Deterministic mode: the ready set is the ``num_returns`` refs first in logical time
-        (see determinism.py), returned once they are all ready. If the timeout expires first,
-        or they are still not ready ``determinism.GRACE`` seconds after enough other refs
-        are (a program whose progress needs first-finished order: it must not hang), the
-        ready ones, first in logical time (and a one-time NondeterminismWarning).
-        Otherwise (``init(deterministic=False)``): the first to finish, as in Ray."""
+        (see determinism.py), returned once they are all ready. If the timeout expires first:
+        the ready ones, first in logical time (and a one-time NondeterminismWarning). If they
+        are still not ready ``determinism.GRACE`` seconds after enough other refs are (a
+        straggler, or a program whose progress needs first-finished order: it must not
+        hang), the program's waits depend on timing from then on, and this one and every
+        later one return the first refs to finish, as with ``init(deterministic=False)``
+        and in Ray (a one-time warning): one stall, not one per wait."""
         deadline = None if timeout is None else time.monotonic() + timeout
         if self.tracer is not None:
             self.tracer.sync()
         for r in refs:
             self._request(r._id)
-        if self.deterministic:
+        if self.deterministic and not self.waits_by_arrival:
             order = determinism.logical_order(refs, self.proc)
             watched = [refs[i] for i in order[:num_returns]]
             need = num_returns
@@ -789,8 +792,11 @@ class Runtime:
                 elif now - others_ready_at > determinism.GRACE:
                     determinism.warn_once(
                         "wait-grace", "ray.wait's refs first in logical time were not ready "
-                        f"{determinism.GRACE} s after others were, so it returned those "
-                        "others: this program's result may depend on timing.")
+                        f"{determinism.GRACE} s after others were, so from now on ray.wait "
+                        "returns the first refs to finish, as Ray's does: this program's "
+                        "result may depend on timing.")
+                    self.waits_by_arrival = True
+                    order, watched = range(len(refs)), refs
                     break
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
