@@ -615,8 +615,11 @@ def kill(actor, *, no_restart=True):
 
 
 def cancel(ray_waitable, *, force=False, recursive=True):
-    """Cancel a task (mirrors ``ray.cancel``): a queued task never runs and ``get`` raises
-    ``TaskCancelledError``; ``force=True`` kills the worker running it.
+    """Cancel a task (mirrors ``ray.cancel``, Ray 2.x): a queued task never runs and ``get``
+    raises ``TaskCancelledError``; a running one gets a ``KeyboardInterrupt`` and ``get``
+    raises ``RayTaskError(TaskCancelledError)``; ``force=True`` kills the worker running it
+    instead. An actor call not started yet is dropped. ``recursive`` is accepted; the tasks a
+    cancelled task submitted are not cancelled.
 
     Raises:
         TypeError: the argument is not an ObjectRef.
