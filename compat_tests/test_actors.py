@@ -404,6 +404,32 @@ def test_max_restarts_starts_a_dead_actor_again(ray):
         raise AssertionError("a second death should be final")
 
 
+def test_a_restartable_actor_restarts_max_restarts_times_and_queues_calls_meanwhile(ray):
+    # As Ray: the call the actor died in fails with ActorUnavailableError (it may restart);
+    # a call made right after waits for the restart instead of failing; the death after the
+    # last restart is final (ActorDiedError), for that call and every later one.
+    @ray.remote(max_restarts=3)
+    class Mortal:
+        def ping(self):
+            return os.getpid()
+
+        def die(self):
+            os._exit(1)
+
+    a = Mortal.remote()
+    pids = []
+    for _ in range(3):
+        pids.append(ray.get(a.ping.remote()))
+        with pytest.raises(ray.exceptions.ActorUnavailableError):
+            ray.get(a.die.remote())
+    pids.append(ray.get(a.ping.remote()))
+    assert len(set(pids)) == 4  # three restarts, each a new process
+    with pytest.raises(ray.exceptions.ActorDiedError):
+        ray.get(a.die.remote())
+    with pytest.raises(ray.exceptions.ActorDiedError):
+        ray.get(a.ping.remote())
+
+
 def test_max_task_retries_runs_a_call_again_on_the_restarted_actor(ray, tmp_path):
     marker = tmp_path / "died-once"
 

@@ -68,7 +68,7 @@ class Node:
         self.children = {}  # pid -> (proc, Popen, kind)
         self.pool_members = []  # [(proc, pid)]
         self.extra_workers = 0  # "extra" pool workers alive (see add_extra_worker)
-        self.restartable = {}  # actor proc -> _Restart (actors created with max_restarts)
+        self.restartable = self.rt.restartable  # actor proc -> _Restart (max_restarts)
         self.rt.on_need_worker = self.add_extra_worker
         self._lock = threading.Lock()
         self._stopping = False
@@ -152,7 +152,7 @@ class Node:
         caller, counter, running = ch.status()
         first = (caller << 64) | counter
         ch.close()
-        if kind == "actor" and self._restart(proc):
+        if kind == "actor" and self._restart(proc, pid):
             return
         Channel(self.session, inbox_name(proc)).unlink()
         if kind not in ("task", "extra"):
@@ -175,26 +175,38 @@ class Node:
         else:
             self._add_pool_worker()
 
-    def _restart(self, proc):
+    def _final(self, proc):
+        """Actor ``proc``'s death is final: its calls fail now and later ones at once."""
+        rt = self.rt
+        rt.task_retries.pop(proc, None)
+        with rt.lock:
+            self.restartable.pop(proc, None)
+            rt.restarting.pop(proc, None)
+            rt.restarted.pop(proc, None)
+
+    def _restart(self, proc, pid):
         """Start actor ``proc`` again if it was created with restarts left and its process
         died (an intentional exit unlinks the inbox: no restart, as in Ray). Calls it was
         running or had queued fail (their callers watch the old pid); the new process takes
         over the inbox and runs the constructor again with the same arguments."""
         r = self.restartable.get(proc)
+        rt = self.rt
         if r is None or r.left == 0 or self._stopping:
-            self.rt.task_retries.pop(proc, None)  # final: calls it had fail now
+            self._final(proc)
             return False
+        rt.restarting[proc] = pid  # calls made meanwhile wait (Runtime._await_restart)
         try:
             proc, p = self.spawn("actor", proc)
         except FileNotFoundError:
-            self.rt.task_retries.pop(proc, None)
+            self._final(proc)
             return False
         r.left -= 1  # (-1: restarts without end)
-        rt = self.rt
         name = r.name[:3] + (True,)  # reconstructed
-        with rt.lock:
+        with rt.lock:  # (Runtime._actor_died reads these under it)
             rt._send_call((ActorHandle(*r.fields), "__init__", r.args, r.kwargs, 0, r.frame,
                            None, name, rt.new_id(), [], None))
+            rt.restarted[proc] = pid
+            rt.restarting.pop(proc, None)  # calls may go now: __init__ is first in its inbox
         return True
 
     def stop(self):
@@ -592,7 +604,9 @@ def wait(ray_waitables, *, num_returns=1, timeout=None, fetch_local=True):
 
 def kill(actor, *, no_restart=True):
     """End the actor's process at once (mirrors ``ray.kill``); its pending and later calls
-    raise ``ActorDiedError``.
+    raise ``ActorDiedError``. With ``no_restart=False``, an actor created with
+    ``max_restarts`` that has restarts left is started again: its pending calls raise
+    ``ActorUnavailableError`` and later ones run on the new process.
 
     Raises:
         ValueError: ``actor`` is not an actor handle.
@@ -609,8 +623,11 @@ def kill(actor, *, no_restart=True):
         _node.restartable.pop(actor._proc, None)
         rt.task_retries.pop(actor._proc, None)
     pid = _current_pid(rt, actor._proc, actor._pid)
+    r = _node.restartable.get(actor._proc) if _node is not None and not no_restart else None
+    if r is not None and r.left != 0:
+        rt.restarting[actor._proc] = pid  # later calls wait for the new process
     _kill_proc(actor._proc, pid)
-    if no_restart or _node is None or actor._proc not in _node.restartable:
+    if r is None:
         rt.mark_dead(actor._proc, pid)
 
 

@@ -172,6 +172,13 @@ class Runtime:
         self._need_worker_at = 0.0
         self._refusing_since = None  # when a blocked task worker began refusing queued tasks
         self._awaiting_restart = {}  # call id -> since when it waits for its actor's restart
+        # Driver: actors created with max_restarts (api.Node's records: proc -> api._Restart);
+        # those being restarted (proc -> the pid that died; calls to them wait); the pid whose
+        # death each was last restarted after; the procs of their processes' pids
+        self.restartable = {}
+        self.restarting = {}
+        self.restarted = {}
+        self._restart_pids = {}
 
     # -- ids and refcounts ---------------------------------------------------------------------
     def new_id(self) -> int:
@@ -344,6 +351,8 @@ class Runtime:
                     if type(a) is ObjectRef:
                         self._request(a._id)
         else:
+            if self.restarting and target._proc in self.restarting:
+                self._await_restart(target._proc)
             with self.lock:
                 self._send_call(call)
         if not self.threaded:
@@ -406,6 +415,8 @@ class Runtime:
         ctrl = (CALL, self.proc, first, num_returns, method, fn_key, name, order, carried)
         all_frames = [argf] + frames if fn_frame is None else [argf, fn_frame] + frames
         watch = self._pid_of(target) if target is not None else 0
+        if self.restartable and target is not None and target._proc in self.restartable:
+            self._restart_pids[watch] = target._proc
         for i in ret_ids:
             e = self.table.get(i)
             if e is not None:
@@ -425,6 +436,15 @@ class Runtime:
                 return
             if target._proc in self.trigger_queues:
                 self.push_trigger(target._proc, *_DRIVER_CALL)
+
+    def _await_restart(self, proc):
+        """A call to an actor whose process died waits until the monitor has started its new
+        process (api.Node._restart), as Ray queues the calls made while an actor restarts:
+        sent now, it would land in the dead process's inbox, which the restart empties. Not
+        longer than ``_RESTART_WAIT``; not at all once the death was final."""
+        deadline = time.monotonic() + _RESTART_WAIT
+        while proc in self.restarting and time.monotonic() < deadline:
+            time.sleep(0.001)  # a restart forks a process: milliseconds
 
     def _pid_of(self, target):
         """The pid running actor ``target`` now (it may have been restarted: see api.Node)."""
@@ -852,15 +872,31 @@ class Runtime:
                 self._actor_died(e.watch)
 
     def _actor_died(self, pid, reason=None, final=False):
+        proc = self._restart_pids.pop(pid, None)
+        r = self.restartable.get(proc)
+        # Restarting (max_restarts left, or the monitor restarts it already): its calls fail
+        # with ActorUnavailableError, as Ray's, and the next calls wait for the new process.
+        restarting = not final and proc is not None and (
+            self.restarting.get(proc) == pid or self.restarted.get(proc) == pid or
+            (r is not None and r.left != 0))
+        if restarting and self.restarted.get(proc) != pid:
+            self.restarting[proc] = pid  # (the monitor restarts it and ends this)
         for oid, e in list(self.table.items()):
             if e.frame is None and e.watch == pid and owner_of(oid) == self.proc:
                 if not final and self._retry_after_restart(oid, e, pid):
                     continue
                 if self.completion.driver:  # a root it was running ends here
                     self.completion.child_done((oid & _LOW64,))
-                self._set_error(oid, exc.ActorDiedError(
-                    None, reason or "The actor died unexpectedly before finishing this task "
-                    f"(its process, pid {pid}, exited or was killed)."))
+                if restarting:
+                    err = exc.ActorUnavailableError(
+                        None, f"The actor's process (pid {pid}) died while this call was "
+                        "queued or running; the actor is being restarted (max_restarts). "
+                        "The call may or may not have run.")
+                else:
+                    err = exc.ActorDiedError(
+                        None, reason or "The actor died unexpectedly before finishing this "
+                        f"task (its process, pid {pid}, exited or was killed).")
+                self._set_error(oid, err)
 
     def _retry_after_restart(self, oid, e, pid):
         """Call ``oid`` was running or queued in an actor that died: if the actor is being

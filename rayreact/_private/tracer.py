@@ -198,6 +198,8 @@ class Tracer:
                 return f"{info[0]} runs calls concurrently"
             if who in self.rt.dead:
                 return f"{info[0]} is dead"
+            if who in self.rt.restartable:  # a graph names the process it was compiled with
+                return f"{info[0]} may be restarted (max_restarts): a new process each time"
         return None
 
     def _compile(self, shape):
