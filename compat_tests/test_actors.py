@@ -543,3 +543,23 @@ def test_calls_run_when_their_argument_and_result_refs_are_dropped(ray):
     for _ in range(5):
         buffer.add.remote(batch=pair.remote())  # a task's result, as a keyword argument
     assert ray.get(buffer.size.remote()) == 25
+
+
+def test_ray_terminate_ends_the_actor_after_its_queued_calls(ray):
+    @ray.remote
+    class Counter:
+        def __init__(self):
+            self.n = 0
+
+        def inc(self):
+            self.n += 1
+            return self.n
+
+    c = Counter.remote()
+    queued = [c.inc.remote() for _ in range(3)]
+    end = c.__ray_terminate__.remote()
+    assert ray.get(queued) == [1, 2, 3]
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(end)
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(c.inc.remote())

@@ -219,9 +219,11 @@ class ActorHandle:
         # out of scope only at the next garbage collection.
         n = self.__dict__.get("_methods", _NO_METHODS).get(name)
         if n is None:
-            if name != "__ray_ready__":
+            if name not in ("__ray_ready__", "__ray_terminate__"):
                 raise AttributeError(f"'ActorHandle' object has no attribute '{name}'")
-            n = 1  # Ray's built-in method on every handle: ready once the actor is up
+            # Ray's built-in methods on every handle: ready once the actor is up; exit (as
+            # ray.actor.exit_actor) after the calls queued before it
+            n = 1
         return ActorMethod(self, name, n)
 
     def __reduce__(self):

@@ -263,7 +263,8 @@ class ActorLoop(_Loop):
         if self.init_error is not None:
             rt._reply(ctrl[1], ctrl[2], ctrl[3], [self.init_error], True)
             return
-        if method == "__ray_terminate__":
+        if method == "__ray_terminate__":  # as ray.actor.exit_actor()
+            rt.exiting = True
             raise SystemExit(0)
         if method == "__ray_ready__":
             fn = _ready
