@@ -270,3 +270,26 @@ def test_cancel_interrupts_a_running_task_which_fails_with_a_task_error(ray):
     assert conn.recv(1) == b""  # the task stopped: its finally closed the connection
     conn.close()
     srv.close()
+
+
+def test_a_keyboard_interrupt_raised_by_remote_code_is_a_cancelled_task(ray):
+    # Ray treats a KeyboardInterrupt out of a task or an actor method as its cancellation:
+    # RayTaskError(TaskCancelledError); the actor stays alive.
+    @ray.remote
+    def task():
+        raise KeyboardInterrupt
+
+    @ray.remote
+    class A:
+        def interrupted(self):
+            raise KeyboardInterrupt
+
+        def ok(self):
+            return 1
+
+    a = A.remote()
+    for ref in (task.remote(), a.interrupted.remote()):
+        with pytest.raises(ray.exceptions.TaskCancelledError) as info:
+            ray.get(ref)
+        assert isinstance(info.value, ray.exceptions.RayTaskError)
+    assert ray.get(a.ok.remote()) == 1

@@ -1129,7 +1129,11 @@ class Runtime:
         return None
 
     def fail_call(self, ctrl, e, label, actor_repr=None):
-        """Send the error ``e`` (being handled) raised by the reaction as the call's result."""
+        """Send the error ``e`` (being handled) raised by the reaction as the call's result.
+        A KeyboardInterrupt (ray.cancel's, or the code's own) is the call's cancellation, as
+        in Ray: RayTaskError(TaskCancelledError)."""
+        if isinstance(e, KeyboardInterrupt):
+            e = exc.TaskCancelledError(_hex(ctrl[2])[:24])
         self._reply(ctrl[1], ctrl[2], ctrl[3], [self.task_error(e, label, actor_repr)], True)
 
     @staticmethod
