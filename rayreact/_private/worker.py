@@ -97,7 +97,9 @@ def _watch_driver(rt, session, driver_pid):
         except ProcessLookupError:
             pass  # already gone
         else:
-            select.select([fd], [], [])  # readable once the driver has exited
+            poller = select.poll()  # (not select: no limit on the fd's number)
+            poller.register(fd, select.POLLIN)
+            poller.poll()  # readable once the driver has exited
         try:
             rt.inbox.unlink()
             shm.cleanup_session(session)
