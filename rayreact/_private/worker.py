@@ -34,7 +34,7 @@ from rayreact._private.runtime import CALL, Runtime, pid_alive
 
 _LOW64 = (1 << 64) - 1
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_IDLE_CHECK = 1.0  # seconds between checks that the driver is alive, while idle
+_IDLE_CHECK = 1.0  # seconds idle before a worker drops its pooled memory
 _SPIN = 100e-6  # seconds
 _EXTRA_IDLE = 3.0  # seconds an extra task worker idles before it exits
 # Test-only switch: sleep a random time of up to this many seconds before each reaction, so
