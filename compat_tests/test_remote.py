@@ -94,6 +94,48 @@ def test_unknown_or_misplaced_option_raises_value_error(ray):
         ray.remote(num_returns=-1)(f)
 
 
+def test_bad_num_returns_raise_as_in_ray(ray):
+    def f():
+        return 1
+
+    def gen():
+        yield 1
+
+    rf = ray.remote(f)
+    for make in (lambda n: ray.remote(num_returns=n)(f), lambda n: rf.options(num_returns=n)):
+        with pytest.raises(TypeError, match="'>=' not supported between instances of 'str'"):
+            make("x")  # (Ray compares it with 0)
+        with pytest.raises(TypeError, match="The type of keyword 'num_returns' must be"):
+            make(1.5)
+        with pytest.raises(ValueError, match="only accepts None, a non-negative integer"):
+            make(-1)
+        with pytest.raises(ValueError, match="num_returns='streaming' can only be used with "
+                                             "generator functions"):
+            make("streaming")
+        with pytest.warns(DeprecationWarning, match="num_returns='dynamic' is deprecated"), \
+                pytest.raises(ValueError, match="num_returns='dynamic' can only be used"):
+            make("dynamic")
+    # a generator takes "streaming" (and "dynamic"), not another string
+    ray.remote(num_returns="streaming")(gen)
+    ray.remote(gen).options(num_returns="streaming")
+    with pytest.raises(TypeError):
+        ray.remote(num_returns="x")(gen)
+
+    @ray.remote
+    class A:
+        def m(self):
+            return 1
+
+    a = A.remote()
+    with pytest.raises(ValueError, match=r"num_returns must be >= 0, but got -1\."):
+        a.m.options(num_returns=-1)
+    with pytest.raises(ValueError, match="num_returns='streaming' can only be used"):
+        a.m.options(num_returns="streaming")
+    with pytest.raises(ValueError, match=r"num_returns must be >= 0, but got -2\."):
+        ray.method(num_returns=-2)(lambda self: 1)
+    assert ray.get(a.m.options(num_returns=1).remote()) == 1
+
+
 def test_calling_remote_objects_directly_raises_type_error(ray):
     @ray.remote
     def f():

@@ -27,6 +27,7 @@ __all__ = [
     "UnsupportedPatternError",
     "RayNotInstalledError",
     "RayFallbackWarning",
+    "RayDeprecationWarning",
 ]
 
 
@@ -261,3 +262,10 @@ class RayFallbackWarning(UserWarning):
     ``warnings.filterwarnings("ignore", category=rayreact.exceptions.RayFallbackWarning)``, or
     make the construct an error with ``backend="reactor"``.
     """
+
+
+class RayDeprecationWarning(DeprecationWarning):
+    """A deprecated Ray API was used (mirrors ``ray.util.annotations.RayDeprecationWarning``,
+    Ray 2.60.0, with the same messages): the deprecated ``RuntimeContext`` properties and
+    ``get()``, ``get_resource_ids()``, ``num_returns="dynamic"``. A ``DeprecationWarning``, so
+    ``PYTHONWARNINGS="ignore::DeprecationWarning"`` silences it, as in Ray."""

@@ -134,6 +134,29 @@ def test_a_deviating_call_runs_dynamically_with_the_same_result(rr1):
     assert _compiled_graphs()[0].tag == 4
 
 
+def test_the_runtime_context_names_compiled_reactions(rr1):
+    ray, _ = rr1
+
+    @ray.remote
+    class Named:
+        def step(self, i):
+            c = ray.get_runtime_context()
+            return c.get_task_name(), c.get_task_function_name(), c.get_task_id(), \
+                c.is_canceled()
+
+    a = Named.remote()
+    out = [ray.get(a.step.remote(i)) for i in range(6)]
+    # Round 1 creates the actor; 2 and 3 freeze; 4 to 6 run compiled.
+    assert _compiled_graphs()[0].tag == 3
+    assert {o[:2] for o in out} == {("Named.step", f"{__name__}.Named.step")}
+    assert len({o[2] for o in out}) == 6 and not any(o[3] for o in out)
+    # A call with its own name runs dynamically (compiled reactions carry none): the round
+    # is not frozen, and the next one runs compiled again
+    assert ray.get(a.step.options(name="custom").remote(6))[0] == "custom"
+    assert ray.get(a.step.remote(7))[0] == "Named.step"
+    assert _compiled_graphs()[0].tag == 4
+
+
 def test_an_actor_killed_in_a_compiled_loop_fails_its_calls(rr1):
     ray, _ = rr1
     a, b = Stage.remote(2), Stage.remote(3)

@@ -16,6 +16,7 @@ from rayreact._private import fallback as _fb
 from rayreact._private import options as opts
 from rayreact._private import serialization as ser
 from rayreact._private import shm
+from rayreact._private.ids import ActorID
 
 
 def method(*args, **kwargs):
@@ -25,6 +26,8 @@ def method(*args, **kwargs):
     Raises:
         AssertionError: positional arguments other than the method itself, or an unknown
             keyword (as Ray, which asserts).
+        ValueError: ``num_returns`` < 0, or ``"streaming"``/``"dynamic"`` for a method that
+            is not a generator (as Ray).
     """
     valid = ["num_returns", "concurrency_group", "max_task_retries", "retry_exceptions",
              "_generator_backpressure_num_objects", "_num_objects_per_yield",
@@ -32,6 +35,8 @@ def method(*args, **kwargs):
 
     def annotate(m):
         if "num_returns" in kwargs:
+            opts.validate_num_returns(inspect.isgeneratorfunction(m)
+                                      or inspect.isasyncgenfunction(m), kwargs["num_returns"])
             m.__ray_num_returns__ = kwargs["num_returns"]
         return m
 
@@ -51,6 +56,19 @@ def method(*args, **kwargs):
 # __reduce__, __eq__...).
 _REMOTE_DUNDERS = ("__call__",)
 _NO_METHODS = {}
+
+
+def ray_module_name(obj):
+    """The module Ray 2.60 names a function or class by (``PythonFunctionDescriptor.
+    _get_module_name``): its ``__module__`` ("global" if empty, as Ray sets it), or for one
+    defined in the program's script (``__main__``) the script's file name without ``.py``."""
+    name = getattr(obj, "__module__", None) or "global"
+    if name == "__main__":
+        try:
+            name = inspect.getmodulename(inspect.getfile(obj)) or name
+        except (TypeError, OSError):  # no file (python -c, an interactive session)
+            pass
+    return name
 
 
 def _method_table(cls):
@@ -141,20 +159,31 @@ _api_module = None
 class ActorMethod:
     """``handle.method``: call it with ``.remote(*args, **kwargs)``."""
 
-    __slots__ = ("_handle", "_name", "_num_returns")
+    __slots__ = ("_handle", "_name", "_num_returns", "_task_name")
 
-    def __init__(self, handle, name, num_returns):
+    def __init__(self, handle, name, num_returns, task_name=None):
         self._handle = handle
         self._name = name
         self._num_returns = num_returns
+        self._task_name = task_name
 
     def remote(self, *args, **kwargs):
-        return self._handle._call(self._name, args, kwargs, self._num_returns)
+        return self._handle._call(self._name, args, kwargs, self._num_returns, self._task_name)
 
     def options(self, **options):
-        """Per-call options; only ``num_returns`` changes anything on this runtime."""
+        """This method with per-call options (mirrors Ray 2.60's ``ActorMethod.options``).
+        ``num_returns`` and ``name`` (the call's task name, as
+        ``get_runtime_context().get_task_name()`` gives it) act on this runtime, the others
+        change nothing.
+
+        Raises:
+            ValueError: ``num_returns`` < 0, or ``"streaming"``/``"dynamic"`` (the methods of
+                this runtime's actors are not generators: those actors run on Ray).
+        """
         n = options.get("num_returns", self._num_returns)
-        return ActorMethod(self._handle, self._name, n)
+        if "num_returns" in options:
+            opts.validate_num_returns(False, n)
+        return ActorMethod(self._handle, self._name, n, options.get("name", self._task_name))
 
     def bind(self, *args, **kwargs):
         from rayreact import dag
@@ -194,7 +223,7 @@ class ActorHandle:
         else:
             self._exported = [False]
 
-    def _call(self, name, args, kwargs, num_returns):
+    def _call(self, name, args, kwargs, num_returns, task_name=None):
         rt = _api()._runtime_or_init()
         if _fb.active:  # Ray's refs or handles among the arguments cross here
             args, kwargs = _fb.to_reactor(args, kwargs)
@@ -204,7 +233,7 @@ class ActorHandle:
         n = num_returns if isinstance(num_returns, int) else 1
         if self._max_pending > 0:
             _check_pending(rt, self, name)
-        refs = rt.submit(self, name, args, kwargs, n)
+        refs = rt.submit(self, name, args, kwargs, n, name=task_name)
         if self._max_pending > 0 and n:
             _pending_calls.setdefault(self._proc, []).append(refs[0]._id)
         if n == 1:
@@ -243,18 +272,7 @@ class ActorHandle:
 
     @property
     def _actor_id(self):
-        return _ActorID(self._proc)
-
-
-class _ActorID:
-    def __init__(self, proc):
-        self._proc = proc
-
-    def hex(self):
-        return f"{self._proc:032x}"
-
-    def binary(self):
-        return self._proc.to_bytes(16, "big")
+        return ActorID(f"{self._proc:032x}")
 
 
 class _Scope:
@@ -347,6 +365,11 @@ class ActorClass:
         self._default_options = options
         self._methods = _method_table(cls)
         self._is_async = _is_async(cls)
+        # The class as Ray's function names of its calls name it (get_task_function_name):
+        # "module.A", an async actor's "module.f.<locals>.A" (made here: the worker's
+        # __main__ is not the program's, and a class pickled by value loses its __qualname__)
+        self._qualname = f"{ray_module_name(cls)}." + \
+            (cls.__qualname__ if self._is_async else cls.__name__)
         self._signatures = _signatures(cls)
         self._frame = None
         self.__name__ = cls.__name__
@@ -419,7 +442,7 @@ class ActorClass:
                 raise exc.ActorAlreadyExistsError(
                     f"The name {name} (namespace={namespace}) is already taken.")
         concurrency = options.get("max_concurrency") or (1000 if self._is_async else 1)
-        init_name = (self._class_name, concurrency, name)
+        init_name = (self._class_name, concurrency, name, self._qualname)
         rt.submit(handle, "__init__", args, kwargs, 0, self._frame, None, name=init_name)
         api._register_restarts(options.get("max_restarts"), options.get("max_task_retries"),
                                handle, args, kwargs, self._frame, init_name)

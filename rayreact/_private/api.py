@@ -17,8 +17,10 @@ import secrets
 import select
 import signal
 import struct
+import tempfile
 import threading
 import uuid
+import warnings
 
 import psutil
 
@@ -27,10 +29,12 @@ from rayreact._private import fallback as _fb
 from rayreact._private import process as process_mod
 from rayreact._private import serialization as ser
 from rayreact._private import shm
-from rayreact._private.actor import ActorHandle
+from rayreact._private.actor import ActorHandle, ray_module_name
 from rayreact._private.channel import Channel
+from rayreact._private.ids import ActorID, JobID, NodeID, PlacementGroupID, TaskID
 from rayreact._private.refs import ObjectRef
-from rayreact._private.runtime import CRASHED, RESULT, Runtime, inbox_name, set_runtime
+from rayreact._private.runtime import (CONCURRENT_CALL, CRASHED, RESULT, Runtime, inbox_name,
+                                       set_runtime)
 from rayreact._private.tracer import Tracer
 
 logger = logging.getLogger("rayreact")
@@ -201,7 +205,7 @@ class Node:
             self._final(proc)
             return False
         r.left -= 1  # (-1: restarts without end)
-        name = r.name[:3] + (True,)  # reconstructed
+        name = r.name[:4] + (True,)  # reconstructed
         with rt.lock:  # (Runtime._actor_died reads these under it)
             rt._send_call((ActorHandle(*r.fields), "__init__", r.args, r.kwargs, 0, r.frame,
                            None, name, rt.new_id(), [], None))
@@ -710,32 +714,124 @@ def timeline(filename=None):
 _ACCELERATORS = ("GPU", "TPU", "NPU", "HPU", "neuron_cores", "RBLN", "MBLT", "TTNPU", "FURIOSA")
 
 
+_NOT_A_WORKER = "This method is only available when the process is a worker. Current mode: 0"
+_DEPRECATED = ("This API is deprecated and may be removed in future Ray releases. You could "
+               "suppress this warning by setting env variable "
+               'PYTHONWARNINGS="ignore::DeprecationWarning"')
+
+
+def _deprecated(advice):
+    """Ray's RayDeprecationWarning for a deprecated RuntimeContext member, at the user's line."""
+    warnings.warn(f"{_DEPRECATED}\n{advice}", exc.RayDeprecationWarning, stacklevel=3)
+
+
 class RuntimeContext:
-    """What ``get_runtime_context()`` returns (mirrors ``ray.runtime_context.RuntimeContext``)."""
+    """What ``get_runtime_context()`` returns (mirrors Ray 2.60's
+    ``ray.runtime_context.RuntimeContext``): the job, node, actor and running call.
+
+    The running call is read when asked (``Runtime.current_call``, a concurrent actor's
+    ``CONCURRENT_CALL``): running a call only stores its control tuple, and names are made
+    here. Ray's deprecated members (``get()``, the ``*_id`` properties,
+    ``current_placement_group_id``, ``get_resource_ids()``) issue its RayDeprecationWarning.
+    """
 
     def __init__(self, rt):
         self._rt = rt
 
+    def _call(self):
+        """The running call: a CALL's control tuple, (tag, node) of a compiled reaction, or
+        None (the driver; between calls)."""
+        return CONCURRENT_CALL.get() or self._rt.current_call
+
     def get_job_id(self):
+        """The job id, hex (str) (mirrors Ray 2.60's RuntimeContext.get_job_id)."""
         return self._rt.job_id
 
     def get_node_id(self):
+        """This node's id, 56 hex digits (mirrors Ray 2.60's RuntimeContext.get_node_id)."""
         return f"{int(self._rt.session, 16):056x}"
 
     def get_worker_id(self):
+        """This process's id, 56 hex digits (mirrors Ray 2.60's RuntimeContext.get_worker_id)."""
         return f"{self._rt.proc:056x}"
 
     def get_actor_id(self):
+        """The current actor's id, 32 hex digits; None outside actors (mirrors Ray 2.60's
+        RuntimeContext.get_actor_id)."""
         a = self._rt.current_actor
         return None if a is None else f"{a:032x}"
 
     def get_task_id(self):
-        t = getattr(self._rt, "current_task", None)
-        return None if t is None else f"{t:048x}"
+        """The running call's id, 48 hex digits (str): a task's, an actor call's (its
+        ``__init__`` too, and compiled reactions'); None in the driver (mirrors Ray 2.60's
+        RuntimeContext.get_task_id, which also logs a warning there)."""
+        call = self._call()
+        if call is None:
+            return None
+        if len(call) == 2:  # a compiled reaction: graph, node and tag make the call's id
+            tag, node = call
+            return f"{node.gid:016x}{node.index:08x}{tag:024x}"
+        return f"{call[2]:048x}"
+
+    def get_task_name(self):
+        """The running call's name (str): a task's is its function's ``__name__``, an actor
+        call's ``"Class.method"`` (``"Class.__init__"`` in the constructor), unless the call
+        was made with ``.options(name=...)``; None in the driver (mirrors Ray 2.60's
+        RuntimeContext.get_task_name, which also logs a warning there)."""
+        return self._names()[0]
+
+    def get_task_function_name(self):
+        """The running call's fully qualified function (str), as Ray 2.60 names it (mirrors
+        its RuntimeContext.get_task_function_name): ``"module.function"`` for a task,
+        ``"module.Class.method"`` for an actor call; a nested function or class counts by its
+        own name, without the enclosing ones, except an async actor's class, named by its
+        ``__qualname__`` (``"module.f.<locals>.Class.method"``). The module is the
+        ``__module__``, or for the program's script the file's name without ``.py``. None in
+        the driver."""
+        return self._names()[1]
+
+    def _names(self):
+        """(task name, function name) of the running call, or (None, None)."""
+        rt = self._rt
+        call = self._call()
+        if call is None:
+            return None, None
+        if len(call) == 2:  # a compiled reaction: (tag, node)
+            node = call[1]
+            return node.label, f"{rt.actor_qualname}.{node.method}"
+        if rt.kind == "actor":
+            method = call[4]
+            own = call[6] if type(call[6]) is str else None  # (__init__'s: creation details)
+            return (own or f"{rt.current_actor_handle._class_name}.{method}",
+                    f"{rt.actor_qualname}.{method}")
+        fn = rt.function_cache[call[5]]
+        return call[6] or fn.__name__, f"{ray_module_name(fn)}.{fn.__name__}"
+
+    def is_canceled(self):
+        """Whether ``ray.cancel`` was called on the running call (bool), for code that checks
+        it to stop gracefully: a task (after its KeyboardInterrupt), a call of a sync or
+        threaded actor (mirrors Ray 2.60's RuntimeContext.is_canceled).
+
+        Raises:
+            RuntimeError: in the driver, or in an async actor (whose calls Ray cancels as
+                asyncio tasks).
+        """
+        rt = self._rt
+        if rt.kind == "driver":
+            raise RuntimeError(_NOT_A_WORKER)
+        handle = rt.current_actor_handle
+        if handle is not None and handle._is_async:
+            raise RuntimeError("This method is not supported in an async actor.")
+        call = self._call()
+        if call is None or len(call) == 2:  # (compiled reactions are not cancelled one by one)
+            return False
+        with rt.lock:  # the CANCEL may wait in the inbox, read only inside the runtime
+            rt._drain_if_reader()
+        return call[2] in rt.cancelled
 
     def get_actor_name(self):
         """The current actor's name: ``""`` in an actor without one, None outside actors
-        (mirrors Ray 2.60)."""
+        (mirrors Ray 2.60's RuntimeContext.get_actor_name)."""
         rt = self._rt
         if rt is None or rt.kind != "actor":
             return None
@@ -755,8 +851,7 @@ class RuntimeContext:
         """
         rt = self._rt
         if rt.kind == "driver":
-            raise AssertionError("This method is only available when the process is a "
-                                 "worker. Current mode: 0")
+            raise AssertionError(_NOT_A_WORKER)
         return {} if rt.current_actor is not None else {"CPU": 1.0}
 
     def get_accelerator_ids(self):
@@ -764,8 +859,53 @@ class RuntimeContext:
         Ray 2.60's kinds as keys."""
         return {k: [] for k in _ACCELERATORS}
 
+    def get_resource_ids(self):
+        """Deprecated alias of ``get_accelerator_ids()`` (mirrors Ray 2.60's
+        RuntimeContext.get_resource_ids: a RayDeprecationWarning)."""
+        _deprecated("Use get_accelerator_ids() instead")
+        return self.get_accelerator_ids()
+
     def get_placement_group_id(self):
         """None: rayreact's reactor runtime has no placement groups (they fall back to Ray)."""
+        return None
+
+    def get_node_labels(self):
+        """This node's labels (dict): Ray's built-in ``{"ray.io/node-id": <node id>}``
+        (mirrors Ray 2.60's RuntimeContext.get_node_labels; ``init(labels=...)`` is not
+        added: label scheduling runs on Ray)."""
+        return {"ray.io/node-id": self.get_node_id()}
+
+    def get_temp_dir(self):
+        """A directory for this node's temporary files (str), created if missing:
+        ``<tempfile.gettempdir()>/rayreact`` (Ray 2.60's RuntimeContext.get_temp_dir gives
+        its session root, ``/tmp/ray``; rayreact keeps its own files in /dev/shm and does not
+        take ``init(_temp_dir=...)``)."""
+        path = os.path.join(tempfile.gettempdir(), "rayreact")
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def get_session_name(self):
+        """The session's name (str), the same in every process of the session:
+        ``"session_<session id>"`` (mirrors Ray 2.60's RuntimeContext.get_session_name,
+        whose names are ``session_<date>_<time>_<pid>``)."""
+        return f"session_{self._rt.session}"
+
+    def get_runtime_env_string(self):
+        """``"{}"``: a call on this runtime has no runtime_env (one with a ``runtime_env``
+        runs on Ray) (mirrors Ray 2.60's RuntimeContext.get_runtime_env_string)."""
+        return "{}"
+
+    @property
+    def runtime_env(self):
+        """``{}``, an empty dict (Ray 2.60's RuntimeContext.runtime_env is an empty
+        ``RuntimeEnv``, a dict, equal to it): see ``get_runtime_env_string``."""
+        return {}
+
+    @property
+    def gcs_address(self):
+        """None: rayreact's runtime has no GCS, so there is no cluster address to connect to
+        (Ray 2.60's RuntimeContext.gcs_address gives ``"ip:port"``). A program that needs
+        one runs on Ray: ``init(address=...)``."""
         return None
 
     @property
@@ -779,9 +919,73 @@ class RuntimeContext:
             raise RuntimeError("This method is only available in an actor.")
         return a
 
+    # -- Ray's deprecated members ----------------------------------------------------------
     def get(self):
-        return {"job_id": self.get_job_id(), "node_id": self.get_node_id(),
-                "namespace": self.get_namespace()}
+        """``{"job_id", "node_id", "namespace"}``, plus in a worker ``"task_id"`` and, in an
+        actor, ``"actor_id"`` (ID objects) (mirrors Ray 2.60's deprecated RuntimeContext.get:
+        RayDeprecationWarning)."""
+        _deprecated("Use get_xxx_id() methods to get relevant ids instead")
+        context = {"job_id": self.job_id, "node_id": self.node_id, "namespace": self.namespace}
+        if self._rt.kind != "driver":
+            task_id, actor_id = self.task_id, self.actor_id
+            if task_id is not None:
+                context["task_id"] = task_id
+            if actor_id is not None:
+                context["actor_id"] = actor_id
+        return context
+
+    @property
+    def job_id(self):
+        """The job's ``JobID`` (mirrors Ray 2.60's deprecated RuntimeContext.job_id)."""
+        _deprecated("Use get_job_id() instead")
+        return JobID(self.get_job_id())
+
+    @property
+    def node_id(self):
+        """This node's ``NodeID`` (mirrors Ray 2.60's deprecated RuntimeContext.node_id)."""
+        _deprecated("Use get_node_id() instead")
+        return NodeID(self.get_node_id())
+
+    @property
+    def task_id(self):
+        """The running call's ``TaskID`` (mirrors Ray 2.60's deprecated
+        RuntimeContext.task_id).
+
+        Raises:
+            AssertionError: in the driver, as Ray.
+        """
+        _deprecated("Use get_task_id() instead")
+        if self._rt.kind == "driver":
+            raise AssertionError(_NOT_A_WORKER)
+        t = self.get_task_id()
+        return None if t is None else TaskID(t)
+
+    @property
+    def actor_id(self):
+        """The current actor's ``ActorID``, None in a task (mirrors Ray 2.60's deprecated
+        RuntimeContext.actor_id).
+
+        Raises:
+            AssertionError: in the driver, as Ray.
+        """
+        _deprecated("Use get_actor_id() instead")
+        if self._rt.kind == "driver":
+            raise AssertionError(_NOT_A_WORKER)
+        a = self.get_actor_id()
+        return None if a is None else ActorID(a)
+
+    @property
+    def current_placement_group_id(self):
+        """The nil ``PlacementGroupID``: no placement groups here (mirrors Ray 2.60's
+        deprecated RuntimeContext.current_placement_group_id)."""
+        _deprecated("Use get_placement_group_id() instead")
+        return PlacementGroupID.nil()
+
+    @property
+    def should_capture_child_tasks_in_placement_group(self):
+        """False: no placement group to capture (mirrors Ray 2.60, which gives False outside
+        placement groups, in the driver too)."""
+        return False
 
     @property
     def was_current_actor_reconstructed(self):
@@ -789,7 +993,8 @@ class RuntimeContext:
 
 
 def get_runtime_context():
-    """Information about the current driver, task or actor."""
+    """The ``RuntimeContext`` of this driver, task or actor (mirrors Ray 2.60's
+    ``ray.get_runtime_context``); Ray's when the program runs on Ray."""
     rt = _runtime_or_init()
     if rt is None:  # the program runs on Ray
         return _fb.call("get_runtime_context")

@@ -2,6 +2,10 @@
 (``ray/_common/ray_option_utils.py``): an unknown keyword is a ValueError naming the valid ones,
 a wrongly typed value a TypeError."""
 
+import warnings
+
+from rayreact.exceptions import RayDeprecationWarning
+
 _NONE = type(None)
 _NUM = (int, float, _NONE)
 
@@ -55,14 +59,62 @@ def _check(options, valid, what):
                 f"The keyword '{k}' only accepts None, 0 or a positive integer.")
 
 
-def validate_task_options(options, in_options):
-    """Raises ValueError/TypeError like ``ray_option_utils.validate_task_options``."""
+_NUM_RETURNS_ERROR = (
+    "Default None. When None is passed, The default value is 1 for a task and actor task, and "
+    "'streaming' for generator tasks and generator actor tasks. The keyword 'num_returns' only "
+    "accepts None, a non-negative integer, 'streaming' (for generators), or 'dynamic'. "
+    "'dynamic' flag will be deprecated in the future, and it is recommended to use "
+    "'streaming' instead.")
+_DYNAMIC_DEPRECATED = ("num_returns='dynamic' is deprecated and will be removed in a future "
+                       "Ray release. Use num_returns='streaming' instead.")
+
+
+def validate_task_options(options, in_options, is_generator=None, stacklevel=4):
+    """Raises ValueError/TypeError like ``ray_option_utils.validate_task_options``.
+
+    Args:
+        options (dict): the ``@remote`` or ``.options()`` keywords of a remote function.
+        in_options (bool): they are ``.options()``'s.
+        is_generator (bool | None): the function is a generator; None: do not check
+            ``num_returns`` against it (``.options()`` without ``num_returns``).
+        stacklevel (int): of the "dynamic" deprecation warning: the user's call.
+    Raises:
+        ValueError: an unknown keyword, a bad value (``num_returns`` < 0: Ray's long message;
+            ``"streaming"``/``"dynamic"`` for a function that is not a generator).
+        TypeError: a wrongly typed value; a ``num_returns`` string other than
+            ``"streaming"``/``"dynamic"`` (as Ray: ``'>=' not supported between instances of
+            'str' and 'int'``).
+    """
     _check(options, TASK_OPTIONS, "remote functions")
     if in_options and "max_calls" in options:
         raise ValueError("Setting 'max_calls' is not supported in '.options()'.")
     n = options.get("num_returns")
-    if isinstance(n, int) and n < 0:
-        raise ValueError(f"num_returns must be >= 0, but got {n}.")
+    # Ray's check, comparison included: another string fails it with Python's TypeError
+    if not (n is None or n == "dynamic" or n == "streaming" or n >= 0):
+        raise ValueError(_NUM_RETURNS_ERROR)
+    if is_generator is not None and n is not None:
+        validate_num_returns(is_generator, n, stacklevel=stacklevel)
+
+
+def validate_num_returns(is_generator, num_returns, stacklevel=3):
+    """Check ``num_returns`` of a function or actor method (mirrors Ray 2.60's
+    ``ray_option_utils.validate_num_returns``); ``"dynamic"`` issues Ray's
+    RayDeprecationWarning.
+
+    Args:
+        is_generator (bool): the function or method is a (sync or async) generator.
+        num_returns: the value given.
+    Raises:
+        ValueError: a negative int, or ``"streaming"``/``"dynamic"`` and not a generator.
+    """
+    if isinstance(num_returns, int) and num_returns < 0:
+        raise ValueError(f"num_returns must be >= 0, but got {num_returns}.")
+    if num_returns == "dynamic":
+        warnings.warn(_DYNAMIC_DEPRECATED, RayDeprecationWarning, stacklevel=stacklevel)
+    if num_returns in ("streaming", "dynamic") and not is_generator:
+        raise ValueError(f"num_returns='{num_returns}' can only be used with generator "
+                         "functions (functions that use 'yield'). The decorated function is "
+                         "not a generator function.")
 
 
 def validate_actor_options(options, in_options):

@@ -10,7 +10,9 @@ from rayreact._private.remote_function import RemoteFunction
 
 def _make_remote(target, options):
     if inspect.isfunction(target) or inspect.isbuiltin(target):
-        opts.validate_task_options(options, in_options=False)
+        generator = inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target)
+        opts.validate_task_options(options, in_options=False, is_generator=generator,
+                                   stacklevel=5)  # (the user's @remote(...))
         return RemoteFunction(target, options)
     if inspect.isclass(target):
         opts.validate_actor_options(options, in_options=False)
@@ -29,7 +31,8 @@ def remote(*args, **kwargs):
     Raises:
         TypeError: applied to something that is neither a function nor a class, or called with
             positional arguments and options at once.
-        ValueError: an unknown option.
+        ValueError: an unknown option, or a bad value (``num_returns`` < 0, or
+            ``"streaming"``/``"dynamic"`` for a function that is not a generator).
     """
     if len(args) == 1 and not kwargs and callable(args[0]):
         return _make_remote(args[0], {})

@@ -20,6 +20,8 @@ class RemoteFunction:
     def __init__(self, function, options):
         self._function = function
         self._function_name = f"{function.__module__}.{function.__qualname__}"
+        self._is_generator = inspect.isgeneratorfunction(function) or \
+            inspect.isasyncgenfunction(function)
         self._default_options = options
         self._key = random.getrandbits(63)
         self._frame = None  # the pickled function, made once on first use
@@ -41,8 +43,14 @@ class RemoteFunction:
     def options(self, **task_options):
         """Return a handle to this function with ``task_options`` overriding the defaults.
 
-        Raises ValueError for an unknown option (as Ray does)."""
-        opts.validate_task_options(task_options, in_options=True)
+        Raises:
+            ValueError: an unknown option, or a bad value (as Ray does: ``num_returns`` < 0,
+                or ``"streaming"``/``"dynamic"`` for a function that is not a generator).
+            TypeError: a wrongly typed value (a ``num_returns`` string other than those two).
+        """
+        opts.validate_task_options(task_options, in_options=True,
+                                   is_generator=self._is_generator
+                                   if "num_returns" in task_options else None)
         merged = dict(self._default_options, **task_options)
         parent = self
 
@@ -88,7 +96,7 @@ class RemoteFunction:
             raise ValueError(f"num_returns={n!r} is not supported by rayreact yet; use an int.")
         retries = options.get("max_retries", 3)  # Ray's default for tasks
         refs = rt.submit(None, self._function_name, args, kwargs, n, self._frame, self._key,
-                         retries=3 if retries is None else retries)
+                         name=options.get("name"), retries=3 if retries is None else retries)
         if n == 1:
             return refs[0]
         if n == 0:

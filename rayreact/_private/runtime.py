@@ -29,6 +29,7 @@ is gone, sends ``DECREF(id, imports)``. A borrower that passes a ref on first se
 to the owner, so the count can never reach zero early (the owner's inbox is FIFO).
 """
 
+import contextvars
 import itertools
 import os
 import pickle
@@ -116,6 +117,11 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+#: The call a thread or asyncio task of a concurrent actor runs (``Runtime.current_call``
+#: of that thread or task).
+CONCURRENT_CALL = contextvars.ContextVar("rayreact_concurrent_call", default=None)
+
+
 class Runtime:
     """The runtime of one process. See the module docstring for the data path."""
 
@@ -152,8 +158,12 @@ class Runtime:
         self.cond = threading.Condition(self.lock)
         self.num_cpus = 1
         self.current_actor_handle = None
-        self.current_task = None
+        # The call running in this process (get_runtime_context reads it): a CALL's control
+        # tuple, or (tag, node) for a compiled reaction; None between calls and in the driver.
+        # A concurrent actor's threads and asyncio tasks keep theirs in CONCURRENT_CALL.
+        self.current_call = None
         self.actor_name = None
+        self.actor_qualname = None  # Ray's name of the actor's class (ActorClass._qualname)
         self.reconstructed = False  # an actor started again after its process died
         self.exiting = False  # ray.actor.exit_actor() was called (atexit handlers run)
         self.deterministic = True  # wait() decides by logical time (see wait)

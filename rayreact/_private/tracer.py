@@ -65,6 +65,12 @@ class Tracer:
                 self._new_actor(target, name)
             self._pending_key = None  # a creation: this round has no fixed shape
             return None
+        if name is not None:  # its own task name (options(name=...)): compiled reactions
+            if self.active is not None:  # carry none, so the round goes on dynamically
+                self.active = None
+                self.rt.wake_triggered()
+            self._pending_key = None  # (and is not frozen)
+            return None
         cg = self.active
         if cg is None and not self.round and self.graphs:
             cg = self._choose(target, method, args, kwargs, num_returns)

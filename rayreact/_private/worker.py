@@ -30,7 +30,7 @@ from rayreact._private import shm
 from rayreact._private.actor import ActorHandle, _is_async, _method_table
 from rayreact._private.channel import Channel
 from rayreact._private.channel import IDLE, WAITING
-from rayreact._private.runtime import CALL, Runtime, pid_alive
+from rayreact._private.runtime import CALL, CONCURRENT_CALL, Runtime, pid_alive
 
 _LOW64 = (1 << 64) - 1
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -228,7 +228,9 @@ class ActorLoop(_Loop):
         self.reactions.queue.pop()
         if _TEST_DELAY:
             _test_delay()
+        self.rt.current_call = head
         self.reactions.run(tag, node)
+        self.rt.current_call = None
         return True
 
     def dispatch(self, ctrl, frames):
@@ -288,12 +290,13 @@ class ActorLoop(_Loop):
                 fut = self.pool.submit(self._run_threaded, ctrl, frames, fn, label)
             fut.add_done_callback(self._concurrent_call_done)
         else:
-            rt.current_task = ctrl[2]
+            rt.current_call = ctrl
             _test_delay()
             rt.execute(ctrl, frames, fn, label, actor_repr=self.cls_name)
-            rt.current_task = None
+            rt.current_call = None
 
     def _run_threaded(self, ctrl, frames, fn, label):
+        CONCURRENT_CALL.set(ctrl)
         try:
             self.rt.execute(ctrl, frames, fn, label, actor_repr=self.cls_name)
         except SystemExit:
@@ -305,6 +308,7 @@ class ActorLoop(_Loop):
 
     async def _run_async_call(self, ctrl, frames, fn, label):
         rt = self.rt
+        CONCURRENT_CALL.set(ctrl)  # (this asyncio task's own context)
         prepared = rt.prepare_call(ctrl, frames, label, self.cls_name)
         if prepared is None:
             return
@@ -324,8 +328,8 @@ class ActorLoop(_Loop):
         rt = self.rt
         cls = ser.deserialize_code(frames[1])
         frames = [frames[0]] + frames[2:]
-        class_name, concurrency, rt.actor_name = ctrl[6][:3]
-        rt.reconstructed = len(ctrl[6]) > 3  # started again after its process died
+        class_name, concurrency, rt.actor_name, rt.actor_qualname = ctrl[6][:4]
+        rt.reconstructed = len(ctrl[6]) > 4  # started again after its process died
         self.cls_name = cls.__name__
         rt.call_order.label = cls.__name__
         if concurrency > 1 or _is_async(cls) or getattr(cls, "__rayreact_arrival_order__", False):
@@ -339,6 +343,7 @@ class ActorLoop(_Loop):
             args, kwargs = ser.deserialize(frames[0])
             args = [rt._resolve(a, frames) for a in args]
             kwargs = {k: rt._resolve(v, frames) for k, v in kwargs.items()}
+            rt.current_call = ctrl
             self.instance.__init__(*args, **kwargs)
         except BaseException as e:  # noqa: BLE001 - kept: every later call reports it
             if isinstance(e, SystemExit):
@@ -349,6 +354,8 @@ class ActorLoop(_Loop):
                 f"{self.cls_name}.__init__:\n{tb}", actor_init_failed=True)
             sys.stderr.write(tb)
             return
+        finally:
+            rt.current_call = None
         # The constructor ran alone; from here on calls may run concurrently.
         if _is_async(cls):
             self.async_slots = asyncio.Semaphore(concurrency)
@@ -384,8 +391,8 @@ class TaskLoop(_Loop):
         such as Ctrl-C at a terminal reaching the whole process group, is the driver's to
         handle: the driver ends the workers."""
         rt = self.rt
-        task = rt.current_task
-        if task is None or rt.inbox.interrupt_requested() != task & _LOW64:
+        call = rt.current_call
+        if call is None or rt.inbox.interrupt_requested() != call[2] & _LOW64:
             return
         if frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
             # The task is inside the runtime (a nested get, a send): an exception there could
@@ -426,7 +433,7 @@ class TaskLoop(_Loop):
         rt._drain()  # a CANCEL for this task may be waiting
         outer = rt.inbox.status()
         rt.inbox.set_status(caller, first & _LOW64, 1)
-        prev, rt.current_task = rt.current_task, first
+        prev, rt.current_call = rt.current_call, ctrl
         rt.completion.begin(ctrl)
         try:
             _test_delay()
@@ -437,7 +444,7 @@ class TaskLoop(_Loop):
             os._exit(1)
         finally:
             rt.completion.end()
-            rt.current_task = prev
+            rt.current_call = prev
             rt.inbox.set_status(*outer)
 
 
