@@ -191,3 +191,31 @@ def test_nothing_is_pooled_while_memory_is_short(monkeypatch):
     finally:
         for path in shm.session_files(f"t{os.getpid():x}"):
             os.unlink(path)
+
+
+class _Registered:
+    def __init__(self, x):
+        self.x = x
+
+
+def _reduce_registered(obj):
+    return _Registered, (obj.x * 2,)
+
+
+def test_reducers_registered_with_copyreg_are_used(monkeypatch):
+    # The pickler has its own dispatch table (for small arrays): copyreg's still applies.
+    import copyreg
+
+    monkeypatch.setitem(copyreg.dispatch_table, _Registered, _reduce_registered)
+    assert roundtrip([_Registered(3)])[0].x == 6
+
+
+class _Sub(np.ndarray):
+    pass
+
+
+def test_array_subclasses_keep_their_type():
+    a = np.arange(3.0).view(_Sub)
+    b = roundtrip(a)
+    assert type(b) is _Sub
+    np.testing.assert_array_equal(a, b)

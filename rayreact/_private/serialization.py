@@ -14,6 +14,7 @@ Refs met while pickling are collected (``contained_refs``) so the runtime can ac
 ``ObjectRef`` that leaves a process (see ``runtime.Runtime`` on borrowing).
 """
 
+import copyreg
 import io
 import os
 import pickle
@@ -232,11 +233,47 @@ def open_frame(name, take):
 
 SMALL_ARRAY = 64 << 10  # bytes: NumPy arrays up to this size are pickled in band (see below)
 _PLAIN_KINDS = frozenset("biufcmM")  # dtypes whose .str names them fully (no fields, no objects)
+_dtype_strs = {}  # dtype -> its .str, or False if .str does not name it fully
+_dtypes = {}  # .str -> dtype
 
 
 def _array(data, dtype, shape):
     """Rebuild a small array pickled by ``_Pickler``: a read-only view of the pickle's bytes."""
-    return np.frombuffer(data, dtype).reshape(shape)
+    dt = _dtypes.get(dtype)
+    if dt is None:
+        dt = _dtypes[dtype] = np.dtype(dtype)
+    return np.ndarray(shape, dt, data)
+
+
+def _reduce_array(obj):
+    s = _dtype_strs.get(obj.dtype)
+    if s is None:
+        dt = obj.dtype
+        s = _dtype_strs[dt] = dt.str if dt.kind in _PLAIN_KINDS and dt.metadata is None \
+            else False
+    # (tobytes() copies in C order; a Fortran-ordered array keeps NumPy's path and its order)
+    if s and obj.nbytes <= SMALL_ARRAY and (obj.ndim < 2 or obj.flags.c_contiguous):
+        return _array, (obj.tobytes(), s, obj.shape)
+    return obj.__reduce_ex__(5)
+
+
+# ``_array`` is pickled as an extension code (4 bytes) instead of its module and name: the
+# unpickler then finds it in copyreg's cache instead of importing by name (a third of the cost
+# of loading a step's result). Every rayreact process imports this module, so every reader
+# knows the code; it is an arbitrary 31-bit number, unlikely to meet another registration.
+_ARRAY_EXTENSION = 0x5EA1_A77A
+try:
+    copyreg.add_extension(__name__, "_array", _ARRAY_EXTENSION)
+except ValueError:  # taken (or registered already): pickle it by name
+    pass
+
+
+class _Dispatch(dict):
+    """A pickler's own dispatch table replaces copyreg's: types registered there (by the
+    program, at any time) are looked up on a miss."""
+
+    def __missing__(self, cls):
+        return copyreg.dispatch_table[cls]  # KeyError: no reducer registered
 
 
 class _Pickler(pickle.Pickler):
@@ -245,14 +282,12 @@ class _Pickler(pickle.Pickler):
     NumPy's own reduction pickles the dtype as an object (several microseconds per array,
     which dominated the cost of an RL step's result, a few floats). A small C-contiguous array
     of a plain dtype goes as (bytes, dtype string, shape) instead; it comes back as a read-only
-    view, as out-of-band arrays do. Large arrays keep the out-of-band path (no copy).
+    view, as out-of-band arrays do. Large arrays keep the out-of-band path (no copy). A
+    ``dispatch_table`` entry (exact type ``np.ndarray``) rather than ``reducer_override``: the
+    latter is a Python call for every object pickled, the former for arrays only.
     """
 
-    def reducer_override(self, obj):
-        if type(obj) is np.ndarray and obj.nbytes <= SMALL_ARRAY and \
-                obj.dtype.kind in _PLAIN_KINDS and obj.flags.c_contiguous:
-            return _array, (obj.tobytes(), obj.dtype.str, obj.shape)
-        return NotImplemented
+    dispatch_table = _Dispatch({np.ndarray: _reduce_array})
 
 
 class _PicklerState:
