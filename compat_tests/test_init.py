@@ -19,6 +19,12 @@ def test_second_init_raises_runtime_error_unless_ignored(ray):
     assert ray.get(ray.put("still here")) == "still here"
 
 
+def test_version_is_the_ray_version_mirrored(ray):
+    # Programs compare ray.__version__ (e.g. with packaging) to pick code paths.
+    major, minor = (int(x) for x in ray.__version__.split(".")[:2])
+    assert (major, minor) >= (2, 60)
+
+
 # ---- the test below uses `fresh`: it runs last for its backend (see conftest) ----
 
 

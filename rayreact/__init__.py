@@ -56,7 +56,10 @@ class ObjectRef(metaclass=_ObjectRefType):
     def __new__(cls, *args, **kwargs):
         return _ObjectRef(*args, **kwargs)
 
-__version__ = "0.1.0"
+# The version of Ray whose API this package mirrors (its behaviour was checked against it), not
+# rayreact's own (``importlib.metadata.version("rayreact")``): Ray programs compare
+# ``ray.__version__`` to choose code paths, and under ``python -m rayreact`` they read ours.
+__version__ = "2.60.0"
 
 __all__ = [
     "ActorClass",
