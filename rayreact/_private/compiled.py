@@ -43,6 +43,16 @@ from rayreact._private.refs import ObjectRef
 from rayreact._private.runtime import CONTAINS_REFS, pid_alive
 from rayreact._private.slots import Slot, TriggerQueue
 
+# The steady state of an actor's reactions in C (setup.py builds it where it can; without it,
+# or with RAYREACT_C_LOOP=0, Python runs every reaction: the same results, more CPU per call).
+_reaction_loop = None
+if os.environ.get("RAYREACT_C_LOOP", "1") != "0":
+    try:
+        from rayreact._private import _reaction_loop
+    except ImportError:
+        pass
+python_runs = 0  # reactions this process ran in Python (``run``), for the tests
+
 log = logging.getLogger("rayreact.compiled")
 _loads = pickle.loads
 
@@ -361,11 +371,13 @@ class ActorReactions:
         The common step (arguments that are one plain pickle, no connection; one result that
         pickles plainly) takes the fast path: no Frame objects, one copy in, one copy out.
         Everything else, and every error, takes the general one."""
+        global python_runs
+        python_runs += 1
         rt = self.rt
         if node.fn is None:
             node.fn = getattr(self.loop.instance, node.method)
             node.label = f"{self.loop.cls_name}.{node.method}"
-        error = None
+        error = value = None
         data = None if node.upstream else node.in_slot.read_plain(tag)
         try:
             if data is not None:
@@ -388,10 +400,14 @@ class ActorReactions:
                 if isinstance(e, SystemExit):
                     raise
                 error = rt.task_error(e, node.label, self.loop.cls_name)
+        self.finish(tag, node, value, error)
+
+    def finish(self, tag, node, value, error, res=None):
+        """Write the outputs of a reaction that ran (``res``: ``value`` made plain already),
+        mark it done and wake its consumers."""
         out = node.out_slot
         if out is not None:
-            res = None
-            if error is None and node.num_returns == 1:
+            if error is None and res is None and node.num_returns == 1:
                 res = ser.serialize_plain(value)
             if type(res) is not bytes or not out.write_plain(tag, res):
                 self._write_general(tag, node, value if error is None else None, error,
@@ -406,6 +422,47 @@ class ActorReactions:
         ch = self._peer(self.driver)
         if ch is not None:
             ch.notify_output(output_key(node.gid, node.index, tag))
+        node.fast = self._fast_form(node)
+
+    # -- the loop in C (_reaction_loop.c) ------------------------------------------------------
+    def loop_in_c(self, timeout):
+        """Run reactions in C until Python must look (see ``_reaction_loop.run``): None
+        (look), False (idle for ``timeout`` seconds) or True (a reaction finished here)."""
+        drv = self._peer(self.driver)
+        if _reaction_loop is None or self.queue is None or drv is None:
+            return None
+        rt = self.rt
+        r = _reaction_loop.run(self.queue.w, rt.inbox._hdr, rt.inbox._doorbell.handle,
+                               self.graphs, drv._hdr, drv._doorbell.handle, rt, _loads,
+                               ser.serialize_plain, timeout)
+        if type(r) is not tuple:
+            return r
+        tag, node, value, error, res = r  # it ran; its output is for Python to write
+        if error is not None:
+            if res is None:  # loading the arguments failed
+                error = exc.RayTaskError(node.label, "".join(traceback.format_exception(error)),
+                                         error, actor_repr=self.loop.cls_name)
+            elif isinstance(error, SystemExit):
+                raise error
+            else:
+                try:
+                    raise error  # (task_error reads the exception being handled)
+                except BaseException as e:  # noqa: BLE001
+                    error = self.rt.task_error(e, node.label, self.loop.cls_name)
+            value = res = None
+        self.finish(tag, node, value, error, res)
+        return True
+
+    @staticmethod
+    def _fast_form(node):
+        """What the C loop needs to run ``node`` (None: it leaves ``node`` to Python): only
+        plain reactions with one result and no connection, whose slots are as mapped now."""
+        out, inp = node.out_slot, node.in_slot
+        if _reaction_loop is None or node.upstream or node.consumers or \
+                node.num_returns != 1 or out is None or out._owned[0] or out._owned[1]:
+            return None
+        return (inp._mv, inp.capacity, out._mv, out.capacity, node.fn,
+                output_key(node.gid, node.index, 0))
 
     def _write_general(self, tag, node, value, error, frame=None):
         """Write the outputs of ``node`` the general way (``frame``: the one result, already
@@ -457,7 +514,7 @@ class ActorReactions:
 
 class _ActorNode:
     __slots__ = ("gid", "index", "method", "num_returns", "in_slot", "out_slot", "upstream",
-                 "consumers", "fn", "label")
+                 "consumers", "fn", "label", "fast")
 
     def __init__(self, gid, index, method, num_returns, in_slot, out_slot, upstream,
                  consumers):
@@ -471,6 +528,7 @@ class _ActorNode:
         self.consumers = consumers
         self.fn = None  # the bound method, looked up on first use
         self.label = None
+        self.fast = None  # what the C loop needs to run it (ActorReactions._fast_form)
 
 
 def output_key(gid, index, tag):

@@ -167,8 +167,15 @@ class ActorLoop(_Loop):
         while True:
             if self.exit_requested and not self.running and not rt.deferred_calls:
                 raise SystemExit(0)
-            if self.reactions is not None and self._run_triggered():
-                continue
+            if self.reactions is not None:
+                if not rt.deferred_calls and not _TEST_DELAY:  # the steady state, in C
+                    ran = self.reactions.loop_in_c(_IDLE_CHECK)
+                    if ran is not None:
+                        if ran is False:  # idle for a second: hold no pooled memory
+                            ser.drain_segment_pool()
+                        continue
+                if self._run_triggered():
+                    continue
             if rt.deferred_calls:
                 call = self._next_call()
                 if call is not None:

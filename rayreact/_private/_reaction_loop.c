@@ -1,0 +1,390 @@
+/* The compiled reactions' loop of an actor process, in C: the steady state of a frozen graph.
+ *
+ * It does exactly what compiled.ActorReactions.run and worker.ActorLoop do for the common
+ * reaction (one plain pickle in, one plain pickle out, no connection, no consumer but the
+ * driver), on the same shared memory, so either may run any reaction and the other never
+ * notices (see slots.py for the layout of slots and trigger queues, channel.py for the
+ * sleeping word and the doorbell):
+ *
+ *     loop: head of the trigger queue -> node of the graph -> its in-slot's plain record
+ *           -> pop the trigger -> pickle.loads -> call the method -> serialize_plain
+ *           -> write the out-slot (data, length, then the tag) -> done word -> wake the
+ *           driver if it sleeps waiting for this output (or for anything)
+ *           queue and inbox empty: announce the sleep, fence, look again, sleep on the
+ *           doorbell (without the GIL)
+ *
+ * It returns to Python for everything else: a record in the inbox, a head it does not
+ * handle (a dynamic call's entry, a reaction with connections, a moved slot, a record that
+ * is not one plain pickle), a result that is not plain or does not fit, an exception, and
+ * after sleeping `timeout` seconds with nothing to do. Python runs those the general way.
+ * Python's own code for all of this stays: it is the fallback when this module is not built.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <errno.h>
+#include <semaphore.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+/* slots.py */
+#define SLOT_HDR_BYTES 128
+#define BUF_WORDS 8
+#define W_TAG 0
+#define W_NBYTES 1
+#define W_MOVED 14
+#define W_DONE 15
+#define PLAIN_FLAG (1ULL << 62)
+/* slots.TriggerQueue: word 0 tail, word 8 head, entries of 3 words from word 16 */
+#define Q_TAIL 0
+#define Q_HEAD 8
+#define Q_ENTRY 16
+/* channel.py header words and sleeping states */
+#define C_HEAD 0
+#define C_TAIL 1
+#define C_SLEEPING 6
+#define C_AWAITED 7
+#define AWAKE 0
+#define WAITING 1
+#define ASLEEP_MASK 3 /* WAITING | IDLE */
+
+static inline uint64_t load(volatile uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void store(volatile uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline void fence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
+/* The memory of a memoryview still open, or NULL (then Python takes over). */
+static void *mem(PyObject *mv, Py_ssize_t *len)
+{
+    if (!PyMemoryView_Check(mv))
+        return NULL;
+    if (((PyMemoryViewObject *)mv)->flags & _Py_MEMORYVIEW_RELEASED)
+        return NULL;
+    Py_buffer *b = PyMemoryView_GET_BUFFER(mv);
+    if (len)
+        *len = b->len;
+    return b->buf;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static PyObject *str_fast, *str_current_call;
+
+/* One compiled node's fast form: node.fast = (in_mv, in_cap, out_mv, out_cap, fn, key_base),
+ * the slots' whole mappings (memoryview, bytes) and capacities (bytes per buffer). */
+typedef struct {
+    volatile uint64_t *in_w, *out_w;
+    char *in_data, *out_data;
+    uint64_t in_cap, out_cap;
+    PyObject *fn;
+    uint64_t key_base;
+} fastnode;
+
+static int unpack_node(PyObject *node, fastnode *f, PyObject **hold)
+{
+    PyObject *t = PyObject_GetAttr(node, str_fast);
+    if (t == NULL)
+        return -1;
+    *hold = t;
+    if (t == Py_None || !PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 6)
+        return 0;
+    Py_ssize_t in_len = 0, out_len = 0;
+    char *in = mem(PyTuple_GET_ITEM(t, 0), &in_len), *out = mem(PyTuple_GET_ITEM(t, 2), &out_len);
+    if (in == NULL || out == NULL)
+        return 0;
+    f->in_cap = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(t, 1));
+    f->out_cap = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(t, 3));
+    f->key_base = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(t, 5));
+    if (PyErr_Occurred())
+        return -1;
+    if ((uint64_t)in_len < SLOT_HDR_BYTES + 2 * f->in_cap ||
+        (uint64_t)out_len < SLOT_HDR_BYTES + 2 * f->out_cap)
+        return 0;
+    f->in_w = (volatile uint64_t *)in;
+    f->out_w = (volatile uint64_t *)out;
+    f->in_data = in + SLOT_HDR_BYTES;
+    f->out_data = out + SLOT_HDR_BYTES;
+    f->fn = PyTuple_GET_ITEM(t, 4);
+    return 1;
+}
+
+/* run(queue, inbox, doorbell, graphs, driver_hdr, driver_doorbell, rt, loads,
+ *     serialize_plain, timeout)
+ *
+ *   queue: TriggerQueue.w; inbox: this process's Channel._hdr; doorbell: its semaphore's
+ *   handle (sem_t * as int); graphs: ActorReactions.graphs ({gid: {index: _ActorNode}});
+ *   driver_hdr / driver_doorbell: the driver's inbox header and semaphore handle; rt: the
+ *   Runtime (its current_call is set around each method call); timeout: seconds asleep before
+ *   returning False.
+ *
+ * Returns None: Python must look (nothing of the head was taken); False: slept `timeout`
+ * seconds with nothing to do; (tag, node, value, error, result): the reaction ran (its
+ * trigger is popped) but its output is not written: `error` is the exception that loading
+ * the arguments (result None) or calling the method (result False) raised, else `value` is
+ * the return value and `result` what serialize_plain made of it.
+ */
+static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *queue_mv, *inbox_mv, *graphs, *driver_mv, *rt, *loads, *serialize;
+    unsigned long long doorbell_h, driver_h;
+    double timeout;
+    if (!PyArg_ParseTuple(args, "OOKO!OKOOOd", &queue_mv, &inbox_mv, &doorbell_h, &PyDict_Type,
+                          &graphs, &driver_mv, &driver_h, &rt, &loads, &serialize, &timeout))
+        return NULL;
+    sem_t *doorbell = (sem_t *)(uintptr_t)doorbell_h, *driver_bell = (sem_t *)(uintptr_t)driver_h;
+    Py_ssize_t qlen;
+    volatile uint64_t *q = mem(queue_mv, &qlen), *inbox = mem(inbox_mv, NULL),
+                      *drv = mem(driver_mv, NULL);
+    if (q == NULL || inbox == NULL || drv == NULL)
+        Py_RETURN_NONE;
+    uint64_t capacity = ((uint64_t)qlen / 8 - Q_ENTRY) / 3;
+    double spin = 0.0;
+
+    for (;;) {
+        uint64_t head = load(&q[Q_HEAD]);
+        if (head == load(&q[Q_TAIL])) {
+            /* Nothing triggered: a record in the inbox is Python's; else sleep. */
+            if (load(&inbox[C_HEAD]) != load(&inbox[C_TAIL]))
+                Py_RETURN_NONE;
+            double start = now();
+            int rang = 0;
+            if (spin > 0) { /* adaptive poll, as worker._Loop.idle_wait */
+                while (now() - start < spin) {
+                    if (load(&q[Q_HEAD]) != load(&q[Q_TAIL]) ||
+                        load(&inbox[C_HEAD]) != load(&inbox[C_TAIL])) {
+                        rang = 1;
+                        break;
+                    }
+                }
+            }
+            if (!rang) {
+                /* channel.Channel.wait's handshake: announce, fence, look again. */
+                store(&inbox[C_SLEEPING], WAITING);
+                fence();
+                if (load(&q[Q_HEAD]) != load(&q[Q_TAIL]) ||
+                    load(&inbox[C_HEAD]) != load(&inbox[C_TAIL])) {
+                    rang = 1;
+                } else {
+                    struct timespec dl;
+                    clock_gettime(CLOCK_REALTIME, &dl);
+                    double s = dl.tv_nsec * 1e-9 + timeout;
+                    dl.tv_sec += (time_t)s;
+                    dl.tv_nsec = (long)((s - (double)(time_t)s) * 1e9);
+                    int r, err = 0;
+                    Py_BEGIN_ALLOW_THREADS
+                    r = sem_timedwait(doorbell, &dl);
+                    if (r < 0)
+                        err = errno;
+                    Py_END_ALLOW_THREADS
+                    store(&inbox[C_SLEEPING], AWAKE);
+                    if (r == 0) {
+                        rang = 1;
+                    } else if (err == EINTR) {
+                        if (PyErr_CheckSignals() < 0)
+                            return NULL;
+                        rang = 1; /* look again */
+                    } else if (err == ETIMEDOUT) {
+                        Py_RETURN_FALSE;
+                    } else {
+                        errno = err;
+                        return PyErr_SetFromErrno(PyExc_OSError);
+                    }
+                }
+                store(&inbox[C_SLEEPING], AWAKE);
+            }
+            spin = now() - start < 100e-6 ? 100e-6 : 0.0;
+            continue;
+        }
+
+        /* The head trigger: (graph, tag, node index). */
+        volatile uint64_t *e = &q[Q_ENTRY + 3 * (head % capacity)];
+        uint64_t gid = e[0], tag = e[1], index = e[2];
+        if (gid == 0) /* the driver's next dynamic call */
+            Py_RETURN_NONE;
+        PyObject *k = PyLong_FromUnsignedLongLong(gid);
+        if (k == NULL)
+            return NULL;
+        PyObject *nodes = PyDict_GetItemWithError(graphs, k); /* borrowed */
+        Py_DECREF(k);
+        if (nodes == NULL || !PyDict_Check(nodes)) {
+            if (PyErr_Occurred())
+                return NULL;
+            Py_RETURN_NONE; /* its install call is still in the inbox */
+        }
+        k = PyLong_FromUnsignedLongLong(index);
+        if (k == NULL)
+            return NULL;
+        PyObject *node = PyDict_GetItemWithError(nodes, k);
+        Py_DECREF(k);
+        if (node == NULL) {
+            if (PyErr_Occurred())
+                return NULL;
+            Py_RETURN_NONE;
+        }
+        fastnode f;
+        PyObject *hold = NULL;
+        int ok = unpack_node(node, &f, &hold);
+        if (ok <= 0) {
+            Py_XDECREF(hold);
+            if (ok < 0)
+                return NULL;
+            Py_RETURN_NONE;
+        }
+        Py_INCREF(node);
+        Py_INCREF(f.fn);
+        Py_DECREF(hold); /* (node.fast may change while the method runs: keep what we use) */
+
+        /* The in-slot's record of this tag must be one plain pickle (slots.Slot.read_plain). */
+        uint64_t b = tag & 1;
+        const char *rec = f.in_data + b * f.in_cap;
+        uint32_t nframes, zero;
+        uint64_t mask, desc;
+        memcpy(&nframes, rec, 4);
+        memcpy(&zero, rec + 4, 4);
+        memcpy(&mask, rec + 8, 8);
+        memcpy(&desc, rec + 16, 8);
+        uint64_t size = desc & ~PLAIN_FLAG;
+        if (load(&f.in_w[W_MOVED]) || load(&f.in_w[b * BUF_WORDS + W_TAG]) != tag ||
+            nframes != 1 || zero || mask || !(desc & PLAIN_FLAG) || 24 + size > f.in_cap) {
+            Py_DECREF(node);
+            Py_DECREF(f.fn);
+            Py_RETURN_NONE;
+        }
+        PyObject *data = PyBytes_FromStringAndSize(rec + 24, (Py_ssize_t)size);
+        if (data == NULL) {
+            Py_DECREF(node);
+            Py_DECREF(f.fn);
+            return NULL;
+        }
+        store(&q[Q_HEAD], head + 1); /* pop: the reaction is ours now */
+
+        PyObject *value = NULL, *error = NULL, *res = NULL, *out = NULL, *ctx = NULL;
+        PyObject *a = PyObject_CallOneArg(loads, data);
+        Py_DECREF(data);
+        if (a != NULL && (!PyTuple_Check(a) || PyTuple_GET_SIZE(a) != 2)) {
+            Py_DECREF(a);
+            a = NULL;
+            PyErr_SetString(PyExc_TypeError, "a compiled call's arguments are not (args, kwargs)");
+        }
+        if (a == NULL) {
+            PyObject *et, *tb;
+            PyErr_Fetch(&et, &error, &tb);
+            PyErr_NormalizeException(&et, &error, &tb);
+            if (tb != NULL)
+                PyException_SetTraceback(error, tb);
+            Py_XDECREF(et);
+            Py_XDECREF(tb);
+            out = Py_BuildValue("(KOOOO)", (unsigned long long)tag, node, Py_None, error, Py_None);
+            goto done;
+        }
+        PyObject *pargs = PyTuple_GET_ITEM(a, 0), *kw = PyTuple_GET_ITEM(a, 1);
+        PyObject *targs = PyTuple_Check(pargs) ? (Py_INCREF(pargs), pargs) : PySequence_Tuple(pargs);
+        if (targs == NULL) {
+            Py_DECREF(a);
+            goto fail;
+        }
+        ctx = Py_BuildValue("(KO)", (unsigned long long)tag, node);
+        if (ctx == NULL || PyObject_SetAttr(rt, str_current_call, ctx) < 0) {
+            Py_DECREF(targs);
+            Py_DECREF(a);
+            goto fail;
+        }
+        value = PyObject_Call(f.fn, targs, (kw != Py_None && PyDict_Check(kw) &&
+                                           PyDict_GET_SIZE(kw)) ? kw : NULL);
+        Py_DECREF(targs);
+        Py_DECREF(a);
+        if (value == NULL) {
+            PyObject *et, *tb;
+            PyErr_Fetch(&et, &error, &tb);
+            PyErr_NormalizeException(&et, &error, &tb);
+            if (tb != NULL)
+                PyException_SetTraceback(error, tb);
+            Py_XDECREF(et);
+            Py_XDECREF(tb);
+            if (PyObject_SetAttr(rt, str_current_call, Py_None) < 0)
+                PyErr_Clear();
+            out = Py_BuildValue("(KOOOO)", (unsigned long long)tag, node, Py_None, error, Py_False);
+            goto done;
+        }
+        if (PyObject_SetAttr(rt, str_current_call, Py_None) < 0)
+            goto fail;
+        res = PyObject_CallOneArg(serialize, value);
+        if (res == NULL)
+            goto fail;
+        uint64_t n = PyBytes_Check(res) ? (uint64_t)PyBytes_GET_SIZE(res) : 0;
+        uint64_t rsize = 24 + ((n + 7) & ~7ULL);
+        if (!PyBytes_Check(res) || rsize > f.out_cap || load(&f.out_w[W_MOVED])) {
+            out = Py_BuildValue("(KOOOO)", (unsigned long long)tag, node, value, Py_None, res);
+            goto done;
+        }
+        /* slots.Slot.write_plain: the record, its length, then the tag (publishes it). */
+        char *w = f.out_data + b * f.out_cap;
+        uint32_t one = 1;
+        uint64_t zero64 = 0, d = PLAIN_FLAG | n;
+        memcpy(w, &one, 4);
+        memcpy(w + 4, &zero64, 4);
+        memcpy(w + 8, &zero64, 8);
+        memcpy(w + 16, &d, 8);
+        memcpy(w + 24, PyBytes_AS_STRING(res), n);
+        store(&f.out_w[b * BUF_WORDS + W_NBYTES], rsize);
+        store(&f.out_w[b * BUF_WORDS + W_TAG], tag);
+        store(&f.in_w[W_DONE], tag);
+        /* channel.Channel.notify_output (compiled.output_key) */
+        uint64_t key = f.key_base | (tag & 0xFFFFF);
+        fence();
+        if ((load(&drv[C_SLEEPING]) & ASLEEP_MASK) &&
+            (load(&drv[C_AWAITED]) == 0 || load(&drv[C_AWAITED]) == key)) {
+            if (sem_post(driver_bell) < 0) {
+                PyErr_SetFromErrno(PyExc_OSError);
+                goto fail;
+            }
+        }
+        Py_DECREF(res);
+        Py_DECREF(value);
+        Py_DECREF(ctx);
+        Py_DECREF(node);
+        Py_DECREF(f.fn);
+        spin = 0.0;
+        continue;
+
+    fail:
+        Py_XDECREF(res);
+        Py_XDECREF(value);
+        Py_XDECREF(ctx);
+        Py_DECREF(node);
+        Py_DECREF(f.fn);
+        return NULL;
+    done:
+        Py_XDECREF(res);
+        Py_XDECREF(value);
+        Py_XDECREF(error);
+        Py_XDECREF(ctx);
+        Py_DECREF(node);
+        Py_DECREF(f.fn);
+        return out;
+    }
+}
+
+static PyMethodDef methods[] = {
+    {"run", run, METH_VARARGS, "Run an actor's compiled reactions until Python must look."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_reaction_loop",
+    "The steady state of an actor's compiled reactions, in C (see compiled.ActorReactions).",
+    -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__reaction_loop(void)
+{
+    str_fast = PyUnicode_InternFromString("fast");
+    str_current_call = PyUnicode_InternFromString("current_call");
+    if (str_fast == NULL || str_current_call == NULL)
+        return NULL;
+    return PyModule_Create(&module);
+}
