@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench install clean
 
-$(STAMP): pyproject.toml setup.py rayreact/_private/_reaction_loop.c
+$(STAMP): pyproject.toml setup.py rayreact/_private/_compiled.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || \
 	  { rm -rf $(VENV); apt-get update && apt-get install -y python3-venv && $(PY) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -42,15 +42,8 @@ from rayreact._private.channel import _fence
 from rayreact._private.refs import ObjectRef
 from rayreact._private.runtime import CONTAINS_REFS, pid_alive
 from rayreact._private.slots import Slot, TriggerQueue
+from rayreact._private.slots import c_paths as _compiled
 
-# The steady state of an actor's reactions in C (setup.py builds it where it can; without it,
-# or with RAYREACT_C_LOOP=0, Python runs every reaction: the same results, more CPU per call).
-_reaction_loop = None
-if os.environ.get("RAYREACT_C_LOOP", "1") != "0":
-    try:
-        from rayreact._private import _reaction_loop
-    except ImportError:
-        pass
 python_runs = 0  # reactions this process ran in Python (``run``), for the tests
 
 log = logging.getLogger("rayreact.compiled")
@@ -110,6 +103,8 @@ class Node:
         # nodes of the same tag whose outputs it reads (connections)
         self.ups = tuple(sorted({s[1] for s in itertools.chain(argspec, (s for _, s in kwnames))
                                  if type(s) is tuple}))
+        # an argument is not a plain value (it becomes a marker: see CompiledGraph._marker)
+        self.markers = any(s is not V for s in itertools.chain(argspec, (s for _, s in kwnames)))
 
 
 class CompiledGraph:
@@ -246,7 +241,7 @@ class CompiledGraph:
         t = self.tag
         frames = [None]
         pins = None
-        if any(s is not V for s in n.argspec) or n.kwnames:
+        if n.markers:
             args = list(args)
             for i, s in enumerate(n.argspec):
                 if s is not V:
@@ -256,10 +251,15 @@ class CompiledGraph:
                 for k, s in n.kwnames:
                     if s is not V:
                         kwargs[k], pins = self._marker(kwargs[k], s, frames, pins)
-        # The common call (arguments one plain pickle) is stored as it is; the general
-        # case as frames (out-of-band buffers, cloudpickle, _Inline values).
+        # The common call (arguments one plain pickle) is stored as it is, and in C its
+        # trigger pushed with it; the general case as frames (out-of-band buffers,
+        # cloudpickle, _Inline values).
         argf = ser.serialize_plain((args, kwargs)) if len(frames) == 1 else None
-        if type(argf) is not bytes or not n.in_slot.write_plain(t, argf):
+        pushed = type(argf) is bytes and _compiled is not None and not n.ups and \
+            not n.in_slot._owned[t & 1] and _compiled.trigger(
+                n.in_slot._mv, n.in_slot.capacity, t, argf, rt.trigger_queues[n.proc].w,
+                self.gid, pos)
+        if not pushed and (type(argf) is not bytes or not n.in_slot.write_plain(t, argf)):
             if type(argf) is not ser.Frame:
                 argf = ser.serialize((args, kwargs))
             if argf.refs:  # refs nested in a value: their borrowing needs the dynamic path
@@ -282,7 +282,9 @@ class CompiledGraph:
         # one preemption at a time; woken together, the actors share the cores while the
         # driver sleeps.
         last = pos == len(self.nodes) - 1
-        if n.ups:
+        if pushed:
+            rt.unwoken.append(rt.peer(n.proc))
+        elif n.ups:
             # A reaction with connections is woken by the writers of its inputs (their
             # reactions notify consumers), unless all are written already: woken early, it
             # would only wait, polling, for a core the upstream reactions need. (The fence
@@ -424,15 +426,15 @@ class ActorReactions:
             ch.notify_output(output_key(node.gid, node.index, tag))
         node.fast = self._fast_form(node)
 
-    # -- the loop in C (_reaction_loop.c) ------------------------------------------------------
+    # -- the loop in C (_compiled.c) ------------------------------------------------------
     def loop_in_c(self, timeout):
-        """Run reactions in C until Python must look (see ``_reaction_loop.run``): None
+        """Run reactions in C until Python must look (``_compiled.c``: run_reactions): None
         (look), False (idle for ``timeout`` seconds) or True (a reaction finished here)."""
         drv = self._peer(self.driver)
-        if _reaction_loop is None or self.queue is None or drv is None:
+        if _compiled is None or self.queue is None or drv is None:
             return None
         rt = self.rt
-        r = _reaction_loop.run(self.queue.w, rt.inbox._hdr, rt.inbox._doorbell.handle,
+        r = _compiled.run_reactions(self.queue.w, rt.inbox._hdr, rt.inbox._doorbell.handle,
                                self.graphs, drv._hdr, drv._doorbell.handle, rt, _loads,
                                ser.serialize_plain, timeout)
         if type(r) is not tuple:
@@ -458,7 +460,7 @@ class ActorReactions:
         """What the C loop needs to run ``node`` (None: it leaves ``node`` to Python): only
         plain reactions with one result and no connection, whose slots are as mapped now."""
         out, inp = node.out_slot, node.in_slot
-        if _reaction_loop is None or node.upstream or node.consumers or \
+        if _compiled is None or node.upstream or node.consumers or \
                 node.num_returns != 1 or out is None or out._owned[0] or out._owned[1]:
             return None
         return (inp._mv, inp.capacity, out._mv, out.capacity, node.fn,

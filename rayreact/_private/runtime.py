@@ -46,6 +46,7 @@ from rayreact._private import refs as refs_mod
 from rayreact._private import serialization as ser
 from rayreact._private.channel import IDLE, SPINNING, Channel, ChannelClosed
 from rayreact._private.refs import ObjectRef, owner_of
+from rayreact._private.slots import c_paths
 
 # Message kinds (first element of every control tuple).
 CALL, RESULT, GET_OBJECT, OBJECT, ADDREF, DECREF, EXIT, CANCEL, DONE, WATERMARK_REQ, \
@@ -591,17 +592,21 @@ class Runtime:
         Returns False if it is not written yet and ``block`` is false; with ``block``, waits
         (an actor that dies meanwhile fails the entry, as on the dynamic path)."""
         slot, tag, k, _key = e.slot
-        if not slot.ready(tag):
-            if not block:
-                return False
-            self._await(oid, None)
-            return True
-        data = slot.read_plain(tag) if k == 0 else None
+        data = c_paths.read_output(slot._mv, slot.capacity, tag) \
+            if k == 0 and c_paths is not None else None
+        if data is None:
+            if not slot.ready(tag):
+                if not block:
+                    return False
+                self._await(oid, None)
+                return True
+            data = slot.read_plain(tag) if k == 0 else None
         if data is not None:  # the common result: one plain value, no error (see Slot)
             e.slot = None
             if e.frame is None:
                 e.frame = ser.Frame(data, ())
-                self._wake_waiters(oid, e)
+                if e.waiters:
+                    self._wake_waiters(oid, e)
             return True
         frames, mask = slot.read(tag)
         e.slot = None

@@ -41,10 +41,22 @@ driver alone writes ``tail``, the actor alone writes ``head``: no lock is needed
 """
 
 import itertools
+import os
 import struct
 
 from rayreact._private import serialization as ser
 from rayreact._private import shm
+
+# The hot paths of compiled execution in C (``_compiled.c``; setup.py builds it where it can):
+# the actors' reaction loop, the driver's trigger and read of plain records. They work on the
+# memory laid out here, as the Python below does; without them (or with RAYREACT_C=0) the
+# Python does all of it: the same results, more CPU per call.
+c_paths = None
+if os.environ.get("RAYREACT_C", "1") != "0":
+    try:
+        from rayreact._private import _compiled as c_paths
+    except ImportError:
+        pass
 
 _BUF_WORDS = 8  # per buffer: tag, nbytes
 _HDR_BYTES = 2 * _BUF_WORDS * 8

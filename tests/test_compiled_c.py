@@ -1,7 +1,7 @@
-"""The actors' compiled reactions in C (rayreact/_private/_reaction_loop.c) and in Python.
+"""The actors' compiled reactions in C (rayreact/_private/_compiled.c) and in Python.
 
 The C loop is an optional build: the same programs must give the same results with it and
-without it (``RAYREACT_C_LOOP=0``), and where a C compiler exists it must be built and used.
+without it (``RAYREACT_C=0``), and where a C compiler exists it must be built and used.
 """
 
 import json
@@ -15,7 +15,7 @@ from rayreact._private import compiled
 
 from helpers import run_script
 
-built = pytest.mark.skipif(compiled._reaction_loop is None,
+built = pytest.mark.skipif(compiled._compiled is None,
                            reason="the C reaction loop is not built here")
 
 # One actor driven in a loop: plain results, errors, a large (out-of-band) result, a result
@@ -60,7 +60,7 @@ print(json.dumps({"out": out, "n": n, "python_runs": python_runs}))
 
 
 def _run(c_loop):
-    env = dict(os.environ, RAYREACT_C_LOOP="1" if c_loop else "0")
+    env = dict(os.environ, RAYREACT_C="1" if c_loop else "0")
     p = run_script(PROGRAM, env=env)
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -69,7 +69,7 @@ def _run(c_loop):
 def test_the_c_loop_is_built_where_there_is_a_c_compiler():
     if not (shutil.which("cc") or shutil.which("gcc")):
         pytest.skip("no C compiler: rayreact runs its reactions in Python")
-    assert compiled._reaction_loop is not None, "setup.py did not build _reaction_loop.c"
+    assert compiled._compiled is not None, "setup.py did not build _compiled.c"
 
 
 @built

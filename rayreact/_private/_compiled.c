@@ -112,7 +112,30 @@ static int unpack_node(PyObject *node, fastnode *f, PyObject **hold)
     return 1;
 }
 
-/* run(queue, inbox, doorbell, graphs, driver_hdr, driver_doorbell, rt, loads,
+/* The plain record of `tag` in a slot's mapping, if it is written: bytes, or NULL. */
+static int plain_record(char *slot, Py_ssize_t len, uint64_t cap, uint64_t tag, PyObject **out)
+{
+    volatile uint64_t *w = (volatile uint64_t *)slot;
+    uint64_t b = tag & 1;
+    *out = NULL;
+    if ((uint64_t)len < SLOT_HDR_BYTES + 2 * cap || load(&w[W_MOVED]) ||
+        load(&w[b * BUF_WORDS + W_TAG]) != tag)
+        return 0;
+    const char *rec = slot + SLOT_HDR_BYTES + b * cap;
+    uint32_t nframes, zero;
+    uint64_t mask, desc;
+    memcpy(&nframes, rec, 4);
+    memcpy(&zero, rec + 4, 4);
+    memcpy(&mask, rec + 8, 8);
+    memcpy(&desc, rec + 16, 8);
+    uint64_t size = desc & ~PLAIN_FLAG;
+    if (nframes != 1 || zero || mask || !(desc & PLAIN_FLAG) || 24 + size > cap)
+        return 0;
+    *out = PyBytes_FromStringAndSize(rec + 24, (Py_ssize_t)size);
+    return *out == NULL ? -1 : 1;
+}
+
+/* run_reactions(queue, inbox, doorbell, graphs, driver_hdr, driver_doorbell, rt, loads,
  *     serialize_plain, timeout)
  *
  *   queue: TriggerQueue.w; inbox: this process's Channel._hdr; doorbell: its semaphore's
@@ -127,7 +150,7 @@ static int unpack_node(PyObject *node, fastnode *f, PyObject **hold)
  * the arguments (result None) or calling the method (result False) raised, else `value` is
  * the return value and `result` what serialize_plain made of it.
  */
-static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args)
+static PyObject *run_reactions(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *queue_mv, *inbox_mv, *graphs, *driver_mv, *rt, *loads, *serialize;
     unsigned long long doorbell_h, driver_h;
@@ -136,7 +159,7 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args)
                           &graphs, &driver_mv, &driver_h, &rt, &loads, &serialize, &timeout))
         return NULL;
     sem_t *doorbell = (sem_t *)(uintptr_t)doorbell_h, *driver_bell = (sem_t *)(uintptr_t)driver_h;
-    Py_ssize_t qlen;
+    Py_ssize_t qlen = 0;
     volatile uint64_t *q = mem(queue_mv, &qlen), *inbox = mem(inbox_mv, NULL),
                       *drv = mem(driver_mv, NULL);
     if (q == NULL || inbox == NULL || drv == NULL)
@@ -240,25 +263,14 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args)
 
         /* The in-slot's record of this tag must be one plain pickle (slots.Slot.read_plain). */
         uint64_t b = tag & 1;
-        const char *rec = f.in_data + b * f.in_cap;
-        uint32_t nframes, zero;
-        uint64_t mask, desc;
-        memcpy(&nframes, rec, 4);
-        memcpy(&zero, rec + 4, 4);
-        memcpy(&mask, rec + 8, 8);
-        memcpy(&desc, rec + 16, 8);
-        uint64_t size = desc & ~PLAIN_FLAG;
-        if (load(&f.in_w[W_MOVED]) || load(&f.in_w[b * BUF_WORDS + W_TAG]) != tag ||
-            nframes != 1 || zero || mask || !(desc & PLAIN_FLAG) || 24 + size > f.in_cap) {
+        PyObject *data;
+        int got = plain_record((char *)f.in_w, SLOT_HDR_BYTES + 2 * f.in_cap, f.in_cap, tag, &data);
+        if (got <= 0) {
             Py_DECREF(node);
             Py_DECREF(f.fn);
+            if (got < 0)
+                return NULL;
             Py_RETURN_NONE;
-        }
-        PyObject *data = PyBytes_FromStringAndSize(rec + 24, (Py_ssize_t)size);
-        if (data == NULL) {
-            Py_DECREF(node);
-            Py_DECREF(f.fn);
-            return NULL;
         }
         store(&q[Q_HEAD], head + 1); /* pop: the reaction is ours now */
 
@@ -369,18 +381,90 @@ static PyObject *run(PyObject *Py_UNUSED(self), PyObject *args)
     }
 }
 
+/* ---- the driver's side ------------------------------------------------------------------- */
+
+/* trigger(in_mv, in_cap, tag, data, queue, gid, index) -> bool
+ *
+ * slots.Slot.write_plain(tag, data) then slots.TriggerQueue.push(gid, tag, index): one
+ * compiled call whose arguments are one plain pickle (`data`, bytes). False, and nothing done,
+ * if the record does not fit the slot or the queue is full (Python's path then handles it).
+ * The caller has checked that the buffer owns no one-off segment.
+ */
+static PyObject *trigger(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *in_mv, *queue_mv;
+    unsigned long long cap, tag, gid, index;
+    const char *data;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "OKKy#OKK", &in_mv, &cap, &tag, &data, &n, &queue_mv, &gid, &index))
+        return NULL;
+    Py_ssize_t len = 0, qlen = 0;
+    char *slot = mem(in_mv, &len);
+    volatile uint64_t *q = mem(queue_mv, &qlen);
+    uint64_t size = 24 + (((uint64_t)n + 7) & ~7ULL);
+    if (slot == NULL || q == NULL || size > cap || (uint64_t)len < SLOT_HDR_BYTES + 2 * cap)
+        Py_RETURN_FALSE;
+    uint64_t capacity = ((uint64_t)qlen / 8 - Q_ENTRY) / 3, tail = load(&q[Q_TAIL]);
+    if (tail - load(&q[Q_HEAD]) >= capacity)
+        Py_RETURN_FALSE;
+    volatile uint64_t *w = (volatile uint64_t *)slot;
+    uint64_t b = tag & 1;
+    char *rec = slot + SLOT_HDR_BYTES + b * cap;
+    uint32_t one = 1, zero = 0;
+    uint64_t zero64 = 0, d = PLAIN_FLAG | (uint64_t)n;
+    memcpy(rec, &one, 4);
+    memcpy(rec + 4, &zero, 4);
+    memcpy(rec + 8, &zero64, 8);
+    memcpy(rec + 16, &d, 8);
+    memcpy(rec + 24, data, (size_t)n);
+    store(&w[b * BUF_WORDS + W_NBYTES], size);
+    store(&w[b * BUF_WORDS + W_TAG], tag); /* publish the record */
+    volatile uint64_t *e = &q[Q_ENTRY + 3 * (tail % capacity)];
+    e[0] = gid;
+    e[1] = tag;
+    e[2] = index;
+    store(&q[Q_TAIL], tail + 1); /* publish the trigger */
+    Py_RETURN_TRUE;
+}
+
+/* read_output(mv, cap, tag) -> bytes or None
+ *
+ * slots.Slot.ready(tag) and read_plain(tag) in one: the record of `tag` if it is written,
+ * is one plain pickle and carries no error; else None (not written yet, moved, or another
+ * kind of record: Python's path tells which).
+ */
+static PyObject *read_output(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *mv, *out;
+    unsigned long long cap, tag;
+    if (!PyArg_ParseTuple(args, "OKK", &mv, &cap, &tag))
+        return NULL;
+    Py_ssize_t len;
+    char *slot = mem(mv, &len);
+    if (slot == NULL)
+        Py_RETURN_NONE;
+    if (plain_record(slot, len, cap, tag, &out) < 0)
+        return NULL;
+    if (out == NULL)
+        Py_RETURN_NONE;
+    return out;
+}
+
 static PyMethodDef methods[] = {
-    {"run", run, METH_VARARGS, "Run an actor's compiled reactions until Python must look."},
+    {"run_reactions", run_reactions, METH_VARARGS,
+     "Run an actor's compiled reactions until Python must look."},
+    {"trigger", trigger, METH_VARARGS, "Write a plain in-slot record and push its trigger."},
+    {"read_output", read_output, METH_VARARGS, "The plain record of a tag, if written."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_reaction_loop",
-    "The steady state of an actor's compiled reactions, in C (see compiled.ActorReactions).",
-    -1, methods,
+    PyModuleDef_HEAD_INIT, "_compiled",
+    "The hot paths of compiled execution in C (see compiled.py and slots.py).",
+    -1, methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__reaction_loop(void)
+PyMODINIT_FUNC PyInit__compiled(void)
 {
     str_fast = PyUnicode_InternFromString("fast");
     str_current_call = PyUnicode_InternFromString("current_call");
