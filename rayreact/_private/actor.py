@@ -224,7 +224,8 @@ class ActorHandle:
             self._exported = [False]
 
     def _call(self, name, args, kwargs, num_returns, task_name=None):
-        rt = _api()._runtime_or_init()
+        api = _api_module or _api()
+        rt = api._rt or api._runtime_or_init()
         if _fb.active:  # Ray's refs or handles among the arguments cross here
             args, kwargs = _fb.to_reactor(args, kwargs)
         sig = self._signatures.get(name)

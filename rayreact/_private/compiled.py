@@ -103,6 +103,7 @@ class Node:
         # nodes of the same tag whose outputs it reads (connections)
         self.ups = tuple(sorted({s[1] for s in itertools.chain(argspec, (s for _, s in kwnames))
                                  if type(s) is tuple}))
+        self.key_base = 0  # output_key(graph, index, 0), set by the CompiledGraph
         # an argument is not a plain value (it becomes a marker: see CompiledGraph._marker)
         self.markers = any(s is not V for s in itertools.chain(argspec, (s for _, s in kwnames)))
 
@@ -116,6 +117,8 @@ class CompiledGraph:
         self.rt = rt
         self.gid = next(self._ids)
         self.nodes = nodes
+        for n in nodes:
+            n.key_base = output_key(self.gid, n.index, 0)
         self.label = label
         self.tag = 0  # the current (last started) tag
         self.triggered = {}  # tag -> [node index, ...] triggered in that tag
@@ -270,12 +273,21 @@ class CompiledGraph:
             n.in_slot.write(t, frames)
         if pins:
             self.pins.setdefault(t, []).extend(pins)
-        ret_ids = [rt.new_id() for _ in range(n.num_returns)]
-        refs = [ObjectRef(i) for i in ret_ids]
-        for k, oid in enumerate(ret_ids):
+        key = n.key_base | (t & 0xFFFFF)  # output_key(self.gid, pos, t)
+        if n.num_returns == 1:  # (the common call, without the loops)
+            oid = rt.new_id()
+            refs = [ObjectRef(oid)]
+            ret_ids = [oid]
             e = rt.table[oid]
-            e.slot = (n.out_slot, t, k, output_key(self.gid, pos, t))
+            e.slot = (n.out_slot, t, 0, key)
             e.watch = n.pid
+        else:
+            ret_ids = [rt.new_id() for _ in range(n.num_returns)]
+            refs = [ObjectRef(i) for i in ret_ids]
+            for k, oid in enumerate(ret_ids):
+                e = rt.table[oid]
+                e.slot = (n.out_slot, t, k, key)
+                e.watch = n.pid
         self.current[pos] = ret_ids
         self.outputs[t].extend(ret_ids)
         self.triggered[t].append(pos)
