@@ -322,6 +322,7 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
     if num_cpus is not None and (not isinstance(num_cpus, int) or num_cpus < 0):
         raise ValueError(f"num_cpus must be a non-negative integer, got {num_cpus!r}")
     ncpu = os.cpu_count() or 1
+    process_mod.log_to_driver = log_to_driver is not False  # (the workers' prints: output.py)
     _node = Node(max(1, num_cpus if num_cpus is not None else ncpu),
                  namespace if namespace is not None else str(uuid.uuid4()))  # as Ray's
     _node.cpu_resource = float(num_cpus if num_cpus is not None else ncpu)

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 
+from rayreact._private import output
 from rayreact._private.channel import Channel, ChannelClosed
 from rayreact._private.runtime import inbox_name, pid_alive
 
@@ -33,6 +34,9 @@ def new_proc_id(session) -> int:
             return proc
 
 
+log_to_driver = True  # the driver's init(log_to_driver=...): workers' prints reach its terminal
+
+
 def worker_env(namespace, num_cpus):
     """The environment of a new worker: this process's, plus what the worker needs to know."""
     env = dict(os.environ)
@@ -40,6 +44,8 @@ def worker_env(namespace, num_cpus):
     env[ENV_NAMESPACE] = namespace or ""
     env[ENV_NUM_CPUS] = str(num_cpus)
     env["PYTHONUNBUFFERED"] = "1"  # prints from remote code reach the terminal before shutdown
+    if not log_to_driver:
+        env[output.ENV_LOG_TO_DRIVER] = "0"
     env.setdefault("OMP_NUM_THREADS", "1")  # many workers on few cores: no thread oversubscription
     return env
 

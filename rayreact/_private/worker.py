@@ -24,7 +24,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from rayreact import exceptions as exc
-from rayreact._private import api, compiled, determinism, process
+from rayreact._private import api, compiled, determinism, output, process
 from rayreact._private import serialization as ser
 from rayreact._private import shm
 from rayreact._private.actor import ActorHandle, _is_async, _method_table
@@ -72,6 +72,7 @@ def main():
     api._connect_worker(rt)
     _watch_driver(rt, session, driver_pid)
     loop = ActorLoop(rt) if kind == "actor" else TaskLoop(rt, temporary)
+    output.install(lambda: loop.log_name)  # prints prefixed "(Name pid=N)", as Ray's
     try:
         loop.run()
     except SystemExit:
@@ -113,6 +114,7 @@ class _Loop:
     def __init__(self, rt):
         self.rt = rt
         self.spin = 0.0
+        self.log_name = ""  # who prints: the actor's name, or the task running (output.py)
 
     def idle_wait(self, ready=None, state=WAITING):
         """Sleep until a message arrives (a driver that dies ends this process: _watch_driver).
@@ -337,7 +339,7 @@ class ActorLoop(_Loop):
         frames = [frames[0]] + frames[2:]
         class_name, concurrency, rt.actor_name, rt.actor_qualname = ctrl[6][:4]
         rt.reconstructed = len(ctrl[6]) > 4  # started again after its process died
-        self.cls_name = cls.__name__
+        self.cls_name = self.log_name = cls.__name__
         rt.call_order.label = cls.__name__
         if concurrency > 1 or _is_async(cls) or getattr(cls, "__rayreact_arrival_order__", False):
             rt.call_order = None
@@ -363,6 +365,11 @@ class ActorLoop(_Loop):
             return
         finally:
             rt.current_call = None
+        if cls.__repr__ is not object.__repr__:  # Ray names an actor's output by its repr
+            try:
+                self.log_name = repr(self.instance)
+            except Exception:  # noqa: BLE001 - a broken __repr__: keep the class name
+                pass
         # The constructor ran alone; from here on calls may run concurrently.
         if _is_async(cls):
             self.async_slots = asyncio.Semaphore(concurrency)
@@ -436,6 +443,7 @@ class TaskLoop(_Loop):
         fn = rt.function_cache.get(fn_key)
         if fn is None:
             fn = rt.function_cache[fn_key] = ser.deserialize_code(frames[1])
+        self.log_name = ctrl[6] or getattr(fn, "__name__", "")  # the task's name, as Ray's
         frames = [frames[0]] + frames[2:]
         rt._drain()  # a CANCEL for this task may be waiting
         outer = rt.inbox.status()
