@@ -219,3 +219,14 @@ def test_array_subclasses_keep_their_type():
     b = roundtrip(a)
     assert type(b) is _Sub
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("args, kwargs", [
+    (("CartPole-v1", 3, 2.5, True, None, b"x"), {}),  # atoms only: the short cut
+    ((np.arange(3),), {}),
+    (("a",), {"k": 1}),
+    (([1, 2],), {}),
+])
+def test_serialize_args_makes_the_bytes_serialize_plain_makes(args, kwargs):
+    fast = ser.serialize_args(args, kwargs)
+    assert type(fast) is bytes and fast == ser.serialize_plain((args, kwargs))

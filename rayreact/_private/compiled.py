@@ -259,7 +259,7 @@ class CompiledGraph:
         # The common call (arguments one plain pickle) is stored as it is, and in C its
         # trigger pushed with it; the general case as frames (out-of-band buffers,
         # cloudpickle, _Inline values).
-        argf = ser.serialize_plain((args, kwargs)) if len(frames) == 1 else None
+        argf = ser.serialize_args(args, kwargs) if len(frames) == 1 else None
         pushed = type(argf) is bytes and _compiled is not None and not n.ups and \
             not n.in_slot._owned[t & 1] and _compiled.trigger(
                 n.in_slot._mv, n.in_slot.capacity, t, argf, rt.trigger_queues[n.proc].w,

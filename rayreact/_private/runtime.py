@@ -406,7 +406,11 @@ class Runtime:
         frames, pins = [], None
         if args or kwargs:
             args, kwargs, pins = self._arg_sources(args, kwargs, frames)
-            argf = ser.serialize((args, kwargs))  # (may start ordering: a handle leaves)
+            argf = ser.serialize_args(args, kwargs)
+            if type(argf) is bytes:  # (the common call: plain values only)
+                argf = ser.Frame(argf, [])
+            elif type(argf) is not ser.Frame:  # (may start ordering: a handle leaves)
+                argf = ser.serialize((args, kwargs))
         else:
             argf = _EMPTY_ARGS
         if order is None and self.completion.active:

@@ -378,6 +378,22 @@ def serialize_plain(value):
     return meta
 
 
+_ATOMS = frozenset((str, int, float, bool, type(None), bytes))
+
+
+def serialize_args(args, kwargs):
+    """``serialize_plain((args, kwargs))`` of a call's arguments; for the common call whose
+    positional arguments are all str, int, float, bool, None or bytes, ``pickle.dumps``
+    straight away (one C call: none of them can hold a ref, an array or a __main__ object)."""
+    if not kwargs:
+        for a in args:
+            if type(a) not in _ATOMS:
+                break
+        else:
+            return pickle.dumps((args, kwargs), protocol=5)
+    return serialize_plain((args, kwargs))
+
+
 def deserialize(frame):
     return pickle.loads(frame.meta, buffers=frame.buffers)
 
