@@ -72,7 +72,7 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static PyObject *str_fast, *str_current_call;
+static PyObject *str_fast, *str_current_call, *str_meta, *str_buffers, *str_refs, *str_segment;
 
 /* One compiled node's fast form: node.fast = (in_mv, in_cap, out_mv, out_cap, fn, key_base),
  * the slots' whole mappings (memoryview, bytes) and capacities (bytes per buffer). */
@@ -133,6 +133,79 @@ static int plain_record(char *slot, Py_ssize_t len, uint64_t cap, uint64_t tag, 
         return 0;
     *out = PyBytes_FromStringAndSize(rec + 24, (Py_ssize_t)size);
     return *out == NULL ? -1 : 1;
+}
+
+/* serialization.Frame.pieces() of `frame` (no refs, no segment) as the one-frame record of
+ * slots.Slot.write, at `w`, if it fits in `cap` bytes: its size, or 0 (Python writes it), or
+ * -1 with an exception set. */
+#define INLINE_MAX (32ULL << 20)
+static int64_t write_frame_record(char *w, uint64_t cap, PyObject *frame)
+{
+    int64_t result = 0;
+    PyObject *meta = NULL, *bufs = NULL, *refs = NULL, *seg = NULL;
+    Py_buffer views[8];
+    Py_ssize_t nviews = 0;
+    if (!(meta = PyObject_GetAttr(frame, str_meta)) || !(bufs = PyObject_GetAttr(frame, str_buffers)) ||
+        !(refs = PyObject_GetAttr(frame, str_refs)) || !(seg = PyObject_GetAttr(frame, str_segment))) {
+        PyErr_Clear(); /* not a Frame: Python's */
+        goto out;
+    }
+    Py_ssize_t nbuf = PyList_Check(bufs) ? PyList_GET_SIZE(bufs) : -1;
+    if (seg != Py_None || PyObject_IsTrue(refs) != 0 || nbuf < 0 || nbuf > 8)
+        goto out;
+    Py_buffer mv;
+    if (PyObject_GetBuffer(meta, &mv, PyBUF_SIMPLE) < 0) {
+        PyErr_Clear();
+        goto out;
+    }
+    for (; nviews < nbuf; nviews++) {
+        if (PyObject_GetBuffer(PyList_GET_ITEM(bufs, nviews), &views[nviews], PyBUF_SIMPLE) < 0) {
+            PyErr_Clear();
+            goto release;
+        }
+    }
+    /* the frame's size, as Frame.pieces lays it out */
+    uint64_t n = 8 + 8 * (uint64_t)nbuf + (uint64_t)mv.len;
+    for (Py_ssize_t i = 0; i < nbuf; i++)
+        n = ((n + 63) & ~63ULL) + (uint64_t)views[i].len;
+    n = (n + 7) & ~7ULL;
+    if (n > INLINE_MAX || 24 + n > cap)
+        goto release;
+    uint32_t one = 1, zero = 0, nb = (uint32_t)nbuf, ml = (uint32_t)mv.len;
+    uint64_t zero64 = 0;
+    memcpy(w, &one, 4);
+    memcpy(w + 4, &zero, 4);
+    memcpy(w + 8, &zero64, 8);
+    memcpy(w + 16, &n, 8);
+    char *fr = w + 24;
+    memcpy(fr, &nb, 4);
+    memcpy(fr + 4, &ml, 4);
+    for (Py_ssize_t i = 0; i < nbuf; i++) {
+        uint64_t len = (uint64_t)views[i].len;
+        memcpy(fr + 8 + 8 * i, &len, 8);
+    }
+    uint64_t pos = 8 + 8 * (uint64_t)nbuf;
+    memcpy(fr + pos, mv.buf, (size_t)mv.len);
+    pos += (uint64_t)mv.len;
+    for (Py_ssize_t i = 0; i < nbuf; i++) {
+        uint64_t p = ((pos + 63) & ~63ULL) - pos;
+        memset(fr + pos, 0, (size_t)p);
+        pos += p;
+        memcpy(fr + pos, views[i].buf, (size_t)views[i].len);
+        pos += (uint64_t)views[i].len;
+    }
+    memset(fr + pos, 0, (size_t)(n - pos));
+    result = (int64_t)(24 + n);
+release:
+    for (Py_ssize_t i = 0; i < nviews; i++)
+        PyBuffer_Release(&views[i]);
+    PyBuffer_Release(&mv);
+out:
+    Py_XDECREF(meta);
+    Py_XDECREF(bufs);
+    Py_XDECREF(refs);
+    Py_XDECREF(seg);
+    return result;
 }
 
 /* run_reactions(queue, inbox, doorbell, graphs, driver_hdr, driver_doorbell, rt, loads,
@@ -327,21 +400,35 @@ static PyObject *run_reactions(PyObject *Py_UNUSED(self), PyObject *args)
         res = PyObject_CallOneArg(serialize, value);
         if (res == NULL)
             goto fail;
-        uint64_t n = PyBytes_Check(res) ? (uint64_t)PyBytes_GET_SIZE(res) : 0;
-        uint64_t rsize = 24 + ((n + 7) & ~7ULL);
-        if (!PyBytes_Check(res) || rsize > f.out_cap || load(&f.out_w[W_MOVED])) {
+        char *w = f.out_data + b * f.out_cap;
+        uint64_t rsize = 0;
+        if (load(&f.out_w[W_MOVED])) {
+            rsize = 0;
+        } else if (PyBytes_Check(res)) {
+            /* slots.Slot.write_plain: the record, its length, then the tag (publishes it). */
+            uint64_t n = (uint64_t)PyBytes_GET_SIZE(res);
+            rsize = 24 + ((n + 7) & ~7ULL);
+            if (rsize > f.out_cap) {
+                rsize = 0;
+            } else {
+                uint32_t one = 1;
+                uint64_t zero64 = 0, d = PLAIN_FLAG | n;
+                memcpy(w, &one, 4);
+                memcpy(w + 4, &zero64, 4);
+                memcpy(w + 8, &zero64, 8);
+                memcpy(w + 16, &d, 8);
+                memcpy(w + 24, PyBytes_AS_STRING(res), n);
+            }
+        } else if (res != Py_None) { /* a Frame: out-of-band buffers (a large array) */
+            int64_t r = write_frame_record(w, f.out_cap, res);
+            if (r < 0)
+                goto fail;
+            rsize = (uint64_t)r;
+        }
+        if (rsize == 0) { /* Python writes it (and grows the slot if need be) */
             out = Py_BuildValue("(KOOOO)", (unsigned long long)tag, node, value, Py_None, res);
             goto done;
         }
-        /* slots.Slot.write_plain: the record, its length, then the tag (publishes it). */
-        char *w = f.out_data + b * f.out_cap;
-        uint32_t one = 1;
-        uint64_t zero64 = 0, d = PLAIN_FLAG | n;
-        memcpy(w, &one, 4);
-        memcpy(w + 4, &zero64, 4);
-        memcpy(w + 8, &zero64, 8);
-        memcpy(w + 16, &d, 8);
-        memcpy(w + 24, PyBytes_AS_STRING(res), n);
         store(&f.out_w[b * BUF_WORDS + W_NBYTES], rsize);
         store(&f.out_w[b * BUF_WORDS + W_TAG], tag);
         store(&f.in_w[W_DONE], tag);
@@ -468,7 +555,12 @@ PyMODINIT_FUNC PyInit__compiled(void)
 {
     str_fast = PyUnicode_InternFromString("fast");
     str_current_call = PyUnicode_InternFromString("current_call");
-    if (str_fast == NULL || str_current_call == NULL)
+    str_meta = PyUnicode_InternFromString("meta");
+    str_buffers = PyUnicode_InternFromString("buffers");
+    str_refs = PyUnicode_InternFromString("refs");
+    str_segment = PyUnicode_InternFromString("segment");
+    if (str_fast == NULL || str_current_call == NULL || str_meta == NULL || str_buffers == NULL ||
+        str_refs == NULL || str_segment == NULL)
         return NULL;
     return PyModule_Create(&module);
 }
