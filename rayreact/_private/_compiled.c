@@ -74,14 +74,17 @@ static double now(void)
 
 static PyObject *str_fast, *str_current_call, *str_meta, *str_buffers, *str_refs, *str_segment;
 
-/* One compiled node's fast form: node.fast = (in_mv, in_cap, out_mv, out_cap, fn, key_base),
- * the slots' whole mappings (memoryview, bytes) and capacities (bytes per buffer). */
+/* One compiled node's fast form: node.fast = (in_mv, in_cap, out_mv, out_cap, fn, key_base,
+ * consumers): the slots' whole mappings (memoryview) and capacities (bytes per buffer), the
+ * method, compiled.output_key(graph, index, 0), and ((inbox header, doorbell handle), ...) of
+ * the downstream actors to wake. */
 typedef struct {
     volatile uint64_t *in_w, *out_w;
     char *in_data, *out_data;
     uint64_t in_cap, out_cap;
     PyObject *fn;
     uint64_t key_base;
+    PyObject *consumers; /* tuple */
 } fastnode;
 
 static int unpack_node(PyObject *node, fastnode *f, PyObject **hold)
@@ -90,7 +93,8 @@ static int unpack_node(PyObject *node, fastnode *f, PyObject **hold)
     if (t == NULL)
         return -1;
     *hold = t;
-    if (t == Py_None || !PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 6)
+    if (t == Py_None || !PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 7 ||
+        !PyTuple_Check(PyTuple_GET_ITEM(t, 6)))
         return 0;
     Py_ssize_t in_len = 0, out_len = 0;
     char *in = mem(PyTuple_GET_ITEM(t, 0), &in_len), *out = mem(PyTuple_GET_ITEM(t, 2), &out_len);
@@ -109,6 +113,7 @@ static int unpack_node(PyObject *node, fastnode *f, PyObject **hold)
     f->in_data = in + SLOT_HDR_BYTES;
     f->out_data = out + SLOT_HDR_BYTES;
     f->fn = PyTuple_GET_ITEM(t, 4);
+    f->consumers = PyTuple_GET_ITEM(t, 6);
     return 1;
 }
 
@@ -432,9 +437,25 @@ static PyObject *run_reactions(PyObject *Py_UNUSED(self), PyObject *args)
         store(&f.out_w[b * BUF_WORDS + W_NBYTES], rsize);
         store(&f.out_w[b * BUF_WORDS + W_TAG], tag);
         store(&f.in_w[W_DONE], tag);
-        /* channel.Channel.notify_output (compiled.output_key) */
-        uint64_t key = f.key_base | (tag & 0xFFFFF);
         fence();
+        /* channel.Channel.notify of each downstream actor, then notify_output of the driver
+         * (compiled.output_key) */
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(f.consumers); i++) {
+            PyObject *c = PyTuple_GET_ITEM(f.consumers, i);
+            volatile uint64_t *ch;
+            unsigned long long bell;
+            if (!PyTuple_Check(c) || PyTuple_GET_SIZE(c) != 2 ||
+                (ch = mem(PyTuple_GET_ITEM(c, 0), NULL)) == NULL)
+                continue;
+            bell = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(c, 1));
+            if (PyErr_Occurred())
+                goto fail;
+            if ((load(&ch[C_SLEEPING]) & ASLEEP_MASK) && sem_post((sem_t *)(uintptr_t)bell) < 0) {
+                PyErr_SetFromErrno(PyExc_OSError);
+                goto fail;
+            }
+        }
+        uint64_t key = f.key_base | (tag & 0xFFFFF);
         if ((load(&drv[C_SLEEPING]) & ASLEEP_MASK) &&
             (load(&drv[C_AWAITED]) == 0 || load(&drv[C_AWAITED]) == key)) {
             if (sem_post(driver_bell) < 0) {

@@ -477,16 +477,22 @@ class ActorReactions:
         self.finish(tag, node, value, error, res)
         return True
 
-    @staticmethod
-    def _fast_form(node):
-        """What the C loop needs to run ``node`` (None: it leaves ``node`` to Python): only
-        plain reactions with one result and no connection, whose slots are as mapped now."""
+    def _fast_form(self, node):
+        """What the C loop needs to run ``node`` (None: it leaves ``node`` to Python):
+        reactions with one result whose inputs come from the driver only (no connection
+        into them), with their slots as mapped now and the channels of the actors that
+        consume their output."""
         out, inp = node.out_slot, node.in_slot
-        if _compiled is None or node.upstream or node.consumers or \
-                node.num_returns != 1 or out is None or out._owned[0] or out._owned[1]:
+        if _compiled is None or node.upstream or node.num_returns != 1 or out is None or \
+                out._owned[0] or out._owned[1]:
             return None
+        consumers = []
+        for proc in node.consumers:
+            ch = self._peer(proc)
+            if ch is not None:
+                consumers.append((ch._hdr, ch._doorbell.handle))
         return (inp._mv, inp.capacity, out._mv, out.capacity, node.fn,
-                output_key(node.gid, node.index, 0))
+                output_key(node.gid, node.index, 0), tuple(consumers))
 
     def _write_general(self, tag, node, value, error, frame=None):
         """Write the outputs of ``node`` the general way (``frame``: the one result, already
