@@ -52,6 +52,13 @@ class Worker:
         from rayreact._private import compiled
         return self.n, compiled.python_runs
 
+@ray.remote
+class Plus:
+    def add(self, x):
+        if x % 5 == 2:
+            raise KeyError(x)
+        return x + 1
+
 w = Worker.remote()
 out = []
 for i in range(60):
@@ -61,6 +68,13 @@ for i in range(60):
     except ValueError as e:
         out.append(str(e).splitlines()[-1])
 n, python_runs = ray.get(w.runs.remote())
+# a chain: the first actor's output goes straight to the second (a connection), errors too
+p1, p2 = Plus.remote(), Plus.remote()
+for i in range(30):
+    try:
+        out.append(ray.get(p2.add.remote(p1.add.remote(i))))
+    except KeyError as e:
+        out.append(f"KeyError {e.args}")
 print(json.dumps({"out": out, "n": n, "python_runs": python_runs}))
 """
 

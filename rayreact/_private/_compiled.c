@@ -76,8 +76,8 @@ static PyObject *str_fast, *str_current_call, *str_meta, *str_buffers, *str_refs
 
 /* One compiled node's fast form: node.fast = (in_mv, in_cap, out_mv, out_cap, fn, key_base,
  * consumers): the slots' whole mappings (memoryview) and capacities (bytes per buffer), the
- * method, compiled.output_key(graph, index, 0), and ((inbox header, doorbell handle), ...) of
- * the downstream actors to wake. */
+ * method, compiled.output_key(graph, index, 0), ((inbox header, doorbell handle), ...) of
+ * the downstream actors to wake, and the out-slots of the upstream reactions it reads. */
 typedef struct {
     volatile uint64_t *in_w, *out_w;
     char *in_data, *out_data;
@@ -85,6 +85,7 @@ typedef struct {
     PyObject *fn;
     uint64_t key_base;
     PyObject *consumers; /* tuple */
+    PyObject *upstream;  /* tuple of the out-slot mappings (memoryview) it reads */
 } fastnode;
 
 static int unpack_node(PyObject *node, fastnode *f, PyObject **hold)
@@ -93,8 +94,8 @@ static int unpack_node(PyObject *node, fastnode *f, PyObject **hold)
     if (t == NULL)
         return -1;
     *hold = t;
-    if (t == Py_None || !PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 7 ||
-        !PyTuple_Check(PyTuple_GET_ITEM(t, 6)))
+    if (t == Py_None || !PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 8 ||
+        !PyTuple_Check(PyTuple_GET_ITEM(t, 6)) || !PyTuple_Check(PyTuple_GET_ITEM(t, 7)))
         return 0;
     Py_ssize_t in_len = 0, out_len = 0;
     char *in = mem(PyTuple_GET_ITEM(t, 0), &in_len), *out = mem(PyTuple_GET_ITEM(t, 2), &out_len);
@@ -114,6 +115,7 @@ static int unpack_node(PyObject *node, fastnode *f, PyObject **hold)
     f->out_data = out + SLOT_HDR_BYTES;
     f->fn = PyTuple_GET_ITEM(t, 4);
     f->consumers = PyTuple_GET_ITEM(t, 6);
+    f->upstream = PyTuple_GET_ITEM(t, 7);
     return 1;
 }
 
@@ -214,27 +216,29 @@ out:
 }
 
 /* run_reactions(queue, inbox, doorbell, graphs, driver_hdr, driver_doorbell, rt, loads,
- *     serialize_plain, timeout)
+ *     serialize_plain, resolve, timeout)
  *
  *   queue: TriggerQueue.w; inbox: this process's Channel._hdr; doorbell: its semaphore's
  *   handle (sem_t * as int); graphs: ActorReactions.graphs ({gid: {index: _ActorNode}});
  *   driver_hdr / driver_doorbell: the driver's inbox header and semaphore handle; rt: the
- *   Runtime (its current_call is set around each method call); timeout: seconds asleep before
- *   returning False.
+ *   Runtime (its current_call is set around each method call); resolve(tag, node, args, kwargs):
+ *   (args, kwargs) with the values of the node's connections in place of their markers;
+ *   timeout: seconds asleep before returning False.
  *
  * Returns None: Python must look (nothing of the head was taken); False: slept `timeout`
  * seconds with nothing to do; (tag, node, value, error, result): the reaction ran (its
  * trigger is popped) but its output is not written: `error` is the exception that loading
- * the arguments (result None) or calling the method (result False) raised, else `value` is
- * the return value and `result` what serialize_plain made of it.
+ * or resolving the arguments (result None) or calling the method (result False) raised,
+ * else `value` is the return value and `result` what serialize_plain made of it.
  */
 static PyObject *run_reactions(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *queue_mv, *inbox_mv, *graphs, *driver_mv, *rt, *loads, *serialize;
+    PyObject *queue_mv, *inbox_mv, *graphs, *driver_mv, *rt, *loads, *serialize, *resolve;
     unsigned long long doorbell_h, driver_h;
     double timeout;
-    if (!PyArg_ParseTuple(args, "OOKO!OKOOOd", &queue_mv, &inbox_mv, &doorbell_h, &PyDict_Type,
-                          &graphs, &driver_mv, &driver_h, &rt, &loads, &serialize, &timeout))
+    if (!PyArg_ParseTuple(args, "OOKO!OKOOOOd", &queue_mv, &inbox_mv, &doorbell_h, &PyDict_Type,
+                          &graphs, &driver_mv, &driver_h, &rt, &loads, &serialize, &resolve,
+                          &timeout))
         return NULL;
     sem_t *doorbell = (sem_t *)(uintptr_t)doorbell_h, *driver_bell = (sem_t *)(uintptr_t)driver_h;
     Py_ssize_t qlen = 0;
@@ -339,8 +343,20 @@ static PyObject *run_reactions(PyObject *Py_UNUSED(self), PyObject *args)
         Py_INCREF(f.fn);
         Py_DECREF(hold); /* (node.fast may change while the method runs: keep what we use) */
 
-        /* The in-slot's record of this tag must be one plain pickle (slots.Slot.read_plain). */
+        /* Its inputs from upstream reactions must be written (else Python waits for them:
+         * compiled.ActorReactions.next_trigger), and the in-slot's record of this tag must be
+         * one plain pickle (slots.Slot.read_plain). */
         uint64_t b = tag & 1;
+        int inputs = 1;
+        for (Py_ssize_t i = 0; inputs && i < PyTuple_GET_SIZE(f.upstream); i++) {
+            volatile uint64_t *uw = mem(PyTuple_GET_ITEM(f.upstream, i), NULL);
+            inputs = uw != NULL && !load(&uw[W_MOVED]) && load(&uw[b * BUF_WORDS + W_TAG]) == tag;
+        }
+        if (!inputs) {
+            Py_DECREF(node);
+            Py_DECREF(f.fn);
+            Py_RETURN_NONE;
+        }
         PyObject *data;
         int got = plain_record((char *)f.in_w, SLOT_HDR_BYTES + 2 * f.in_cap, f.in_cap, tag, &data);
         if (got <= 0) {
@@ -355,6 +371,13 @@ static PyObject *run_reactions(PyObject *Py_UNUSED(self), PyObject *args)
         PyObject *value = NULL, *error = NULL, *res = NULL, *out = NULL, *ctx = NULL;
         PyObject *a = PyObject_CallOneArg(loads, data);
         Py_DECREF(data);
+        if (a != NULL && PyTuple_GET_SIZE(f.upstream) && PyTuple_Check(a) &&
+            PyTuple_GET_SIZE(a) == 2) { /* connections: their values replace the markers */
+            PyObject *r = PyObject_CallFunction(resolve, "KOOO", (unsigned long long)tag, node,
+                                                PyTuple_GET_ITEM(a, 0), PyTuple_GET_ITEM(a, 1));
+            Py_DECREF(a);
+            a = r;
+        }
         if (a != NULL && (!PyTuple_Check(a) || PyTuple_GET_SIZE(a) != 2)) {
             Py_DECREF(a);
             a = NULL;

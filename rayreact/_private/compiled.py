@@ -458,11 +458,13 @@ class ActorReactions:
         rt = self.rt
         r = _compiled.run_reactions(self.queue.w, rt.inbox._hdr, rt.inbox._doorbell.handle,
                                self.graphs, drv._hdr, drv._doorbell.handle, rt, _loads,
-                               ser.serialize_plain, timeout)
+                               ser.serialize_plain, self._resolve_args, timeout)
         if type(r) is not tuple:
             return r
         tag, node, value, error, res = r  # it ran; its output is for Python to write
-        if error is not None:
+        if type(error) is _UpstreamError:  # an input is an upstream reaction's error
+            error, value, res = error.error, None, None
+        elif error is not None:
             if res is None:  # loading the arguments failed
                 error = exc.RayTaskError(node.label, "".join(traceback.format_exception(error)),
                                          error, actor_repr=self.loop.cls_name)
@@ -479,11 +481,10 @@ class ActorReactions:
 
     def _fast_form(self, node):
         """What the C loop needs to run ``node`` (None: it leaves ``node`` to Python):
-        reactions with one result whose inputs come from the driver only (no connection
-        into them), with their slots as mapped now and the channels of the actors that
-        consume their output."""
+        reactions with one result, with their slots as mapped now, the channels of the
+        actors that consume their output and the out-slots of those whose outputs they read."""
         out, inp = node.out_slot, node.in_slot
-        if _compiled is None or node.upstream or node.num_returns != 1 or out is None or \
+        if _compiled is None or node.num_returns != 1 or out is None or \
                 out._owned[0] or out._owned[1]:
             return None
         consumers = []
@@ -492,7 +493,16 @@ class ActorReactions:
             if ch is not None:
                 consumers.append((ch._hdr, ch._doorbell.handle))
         return (inp._mv, inp.capacity, out._mv, out.capacity, node.fn,
-                output_key(node.gid, node.index, 0), tuple(consumers))
+                output_key(node.gid, node.index, 0), tuple(consumers),
+                tuple(s._mv for s in node.upstream.values()))
+
+    def _resolve_args(self, tag, node, args, kwargs):
+        """(args, kwargs) of a reaction run in C, its connections' values in place of their
+        markers (``_resolve``; a plain record has no ``_Inline`` ones). Raises _UpstreamError."""
+        args = [self._resolve(a, tag, node, None) for a in args]
+        if kwargs:
+            kwargs = {k: self._resolve(v, tag, node, None) for k, v in kwargs.items()}
+        return args, kwargs
 
     def _write_general(self, tag, node, value, error, frame=None):
         """Write the outputs of ``node`` the general way (``frame``: the one result, already
