@@ -215,6 +215,19 @@ out:
     return result;
 }
 
+/* The exception being raised, taken (normalised, its traceback attached): a new reference. */
+static PyObject *take_exception(void)
+{
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    PyErr_NormalizeException(&et, &ev, &tb);
+    if (tb != NULL && ev != NULL)
+        PyException_SetTraceback(ev, tb);
+    Py_XDECREF(et);
+    Py_XDECREF(tb);
+    return ev;
+}
+
 /* run_reactions(queue, inbox, doorbell, graphs, driver_hdr, driver_doorbell, rt, loads,
  *     serialize_plain, resolve, timeout)
  *
@@ -384,13 +397,7 @@ static PyObject *run_reactions(PyObject *Py_UNUSED(self), PyObject *args)
             PyErr_SetString(PyExc_TypeError, "a compiled call's arguments are not (args, kwargs)");
         }
         if (a == NULL) {
-            PyObject *et, *tb;
-            PyErr_Fetch(&et, &error, &tb);
-            PyErr_NormalizeException(&et, &error, &tb);
-            if (tb != NULL)
-                PyException_SetTraceback(error, tb);
-            Py_XDECREF(et);
-            Py_XDECREF(tb);
+            error = take_exception();
             out = Py_BuildValue("(KOOOO)", (unsigned long long)tag, node, Py_None, error, Py_None);
             goto done;
         }
@@ -411,13 +418,7 @@ static PyObject *run_reactions(PyObject *Py_UNUSED(self), PyObject *args)
         Py_DECREF(targs);
         Py_DECREF(a);
         if (value == NULL) {
-            PyObject *et, *tb;
-            PyErr_Fetch(&et, &error, &tb);
-            PyErr_NormalizeException(&et, &error, &tb);
-            if (tb != NULL)
-                PyException_SetTraceback(error, tb);
-            Py_XDECREF(et);
-            Py_XDECREF(tb);
+            error = take_exception();
             if (PyObject_SetAttr(rt, str_current_call, Py_None) < 0)
                 PyErr_Clear();
             out = Py_BuildValue("(KOOOO)", (unsigned long long)tag, node, Py_None, error, Py_False);
