@@ -1,23 +1,25 @@
-/* The compiled reactions' loop of an actor process, in C: the steady state of a frozen graph.
+/* The hot paths of compiled execution in C: an actor's reaction loop and the driver's trigger
+ * and read of plain records (see compiled.py; slots.py for the layout of slots and trigger
+ * queues, channel.py for the sleeping word and the doorbell).
  *
- * It does exactly what compiled.ActorReactions.run and worker.ActorLoop do for the common
- * reaction (one plain pickle in, one plain pickle out, no connection, no consumer but the
- * driver), on the same shared memory, so either may run any reaction and the other never
- * notices (see slots.py for the layout of slots and trigger queues, channel.py for the
- * sleeping word and the doorbell):
+ * run_reactions does what compiled.ActorReactions.run and worker.ActorLoop do, on the same
+ * shared memory and in the same memory order, so either may run any reaction and the other
+ * never notices:
  *
- *     loop: head of the trigger queue -> node of the graph -> its in-slot's plain record
- *           -> pop the trigger -> pickle.loads -> call the method -> serialize_plain
- *           -> write the out-slot (data, length, then the tag) -> done word -> wake the
- *           driver if it sleeps waiting for this output (or for anything)
+ *     loop: head of the trigger queue -> node of the graph -> its inputs from upstream
+ *           reactions written? -> its in-slot's plain record -> pop the trigger
+ *           -> pickle.loads (and Python's _resolve for connections) -> call the method
+ *           -> serialize_plain -> write the out-slot (data, length, then the tag)
+ *           -> done word -> wake the downstream actors and the driver if they sleep
  *           queue and inbox empty: announce the sleep, fence, look again, sleep on the
  *           doorbell (without the GIL)
  *
  * It returns to Python for everything else: a record in the inbox, a head it does not
- * handle (a dynamic call's entry, a reaction with connections, a moved slot, a record that
- * is not one plain pickle), a result that is not plain or does not fit, an exception, and
- * after sleeping `timeout` seconds with nothing to do. Python runs those the general way.
- * Python's own code for all of this stays: it is the fallback when this module is not built.
+ * handle (a dynamic call's entry, an unwritten input, a moved slot, an in-slot record that is
+ * not one plain pickle, num_returns != 1), a result that is neither one plain pickle nor one
+ * frame with out-of-band buffers or that does not fit, an exception, and after sleeping
+ * `timeout` seconds with nothing to do. Python runs those the general way. Python's own code
+ * for all of this stays: it is the fallback when this module is not built (or RAYREACT_C=0).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
