@@ -3,8 +3,8 @@
 In the style of Ray's "Cancelling tasks" and "Terminating actors" guides:
 
 * ``ray.cancel(ref)`` on a running task that is blocked (here: waiting on a ``Signal`` actor
-  that never fires; a second ``Signal`` tells the driver the task has started) makes ``ray.get(ref)`` raise ``TaskCancelledError``; so does cancelling a task
-  still queued behind others;
+  that never fires; a second ``Signal`` tells the driver the task has started) makes
+  ``ray.get(ref)`` raise ``TaskCancelledError``, for one task or many;
 * ``ray.cancel(ref, force=True)`` kills the worker running the task: ``ray.get`` raises
   ``TaskCancelledError`` (or ``WorkerCrashedError``, as Ray's documentation allows);
 * ``ray.kill(actor)`` ends an actor at once: the call it was running and every later call
@@ -72,8 +72,12 @@ if __name__ == "__main__":
     except TaskCancelledError:
         print("Object reference was cancelled.")
 
-    # Cancel many: some are running, some still queued; all of them are cancelled.
-    refs = [blocking_operation.remote(never) for _ in range(6)]
+    # Cancel many running tasks: all of them are cancelled. Each is cancelled once it has
+    # started: Ray 2.60 may hang a ray.get on a task cancelled while its worker is being
+    # handed the task (ray-project/ray#46157 and kin), a race this program must not depend on.
+    starts = [Signal.remote() for _ in range(6)]
+    refs = [blocking_operation.remote(never, s) for s in starts]
+    ray.get([s.wait.remote() for s in starts])  # all six are running now
     for ref in refs:
         ray.cancel(ref)
     outcomes = []
