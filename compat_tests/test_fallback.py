@@ -305,6 +305,20 @@ def test_reactor_refuses_the_pattern(case, reactor, tmp_path):
     assert reactor.get(one.remote()) == 1
 
 
+def test_the_node_resources_run_on_the_reactor(reactor):
+    # "node:<ip>" and "node:__internal_head__" name this machine: asking for a little of
+    # them is no custom resource the reactor runtime lacks.
+    @reactor.remote
+    def one():
+        return 1
+
+    ip = reactor.util.get_node_ip_address()
+    for res in ({f"node:{ip}": 0.01}, {"node:__internal_head__": 0.001}):
+        assert reactor.get(one.options(resources=res).remote()) == 1
+    with pytest.raises(reactor.exceptions.UnsupportedPatternError, match="custom resources"):
+        one.options(resources={"node:203.0.113.9": 0.01}).remote()  # another node's
+
+
 def test_one_warning_per_pattern_and_the_rest_stays_on_the_reactor(auto):
     from rayreact.exceptions import RayFallbackWarning
 

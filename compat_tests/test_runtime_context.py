@@ -67,6 +67,38 @@ def test_nodes(ray):
     assert node["Resources"]["CPU"] == 2.0
 
 
+def test_nodes_keys(ray):
+    node = ray.nodes()[0]
+    assert {"Alive", "alive", "NodeID", "NodeManagerAddress", "NodeManagerHostname",
+            "NodeName", "Resources", "Labels", "DeathReason", "DeathReasonMessage",
+            "NodeManagerPort", "ObjectManagerPort", "ObjectStoreSocketName",
+            "RayletSocketName", "MetricsExportPort"} <= set(node)
+    assert node["Labels"] == {"ray.io/node-id": node["NodeID"]}
+    assert (node["DeathReason"], node["DeathReasonMessage"]) == (0, "")
+    assert isinstance(node["NodeManagerPort"], int)
+
+
+def test_node_ip_address_names_the_node_and_its_resource(ray):
+    # A common way to pin work to a node: a small amount of its "node:<ip>" resource (or of
+    # "node:__internal_head__", the head node's). On one machine, both exist.
+    ip = ray.util.get_node_ip_address()
+    assert isinstance(ip, str) and ip.count(".") == 3
+    node = ray.nodes()[0]
+    assert node["NodeManagerAddress"] == node["NodeName"] == ip
+    resources = ray.cluster_resources()
+    assert resources[f"node:{ip}"] == 1.0
+    assert resources["node:__internal_head__"] == 1.0
+
+    @ray.remote
+    def where():
+        return ray.util.get_node_ip_address(), ray.get_runtime_context().get_node_id()
+
+    here = (ip, ray.get_runtime_context().get_node_id())
+    pinned = [where.options(resources={f"node:{ip}": 0.01}),
+              where.options(resources={"node:__internal_head__": 0.001})]
+    assert ray.get([f.remote() for f in pinned]) == [here, here]
+
+
 def test_actor_name_in_a_named_actor(ray):
     @ray.remote
     class Named:

@@ -323,6 +323,7 @@ def init(address=None, *, num_cpus=None, num_gpus=None, resources=None, labels=N
         raise ValueError(f"num_cpus must be a non-negative integer, got {num_cpus!r}")
     ncpu = os.cpu_count() or 1
     process_mod.log_to_driver = log_to_driver is not False  # (the workers' prints: output.py)
+    process_mod.node_ip(kwargs.get("_node_ip_address"))
     _node = Node(max(1, num_cpus if num_cpus is not None else ncpu),
                  namespace if namespace is not None else str(uuid.uuid4()))  # as Ray's
     _node.cpu_resource = float(num_cpus if num_cpus is not None else ncpu)
@@ -668,7 +669,7 @@ def _resources():
     cpus = float(node.cpu_resource) if node else float(rt.num_cpus)
     res = {"CPU": cpus, "memory": float(psutil.virtual_memory().total),
            "object_store_memory": float(psutil.virtual_memory().total // 4),
-           f"node:{_node_ip()}": 1.0}
+           **node_resources()}
     if node and node.gpu_resource:
         res["GPU"] = node.gpu_resource
     if node:
@@ -676,8 +677,15 @@ def _resources():
     return res
 
 
+def node_resources():
+    """Ray's resources that name this node: ``node:<its IP>`` and ``node:__internal_head__``
+    (it is the head node), 1.0 each, as Ray 2.60 lists them; tasks pin themselves to a node
+    with a small amount of them (``resources={f"node:{ip}": 0.01}``)."""
+    return {f"node:{_node_ip()}": 1.0, "node:__internal_head__": 1.0}
+
+
 def _node_ip():
-    return "127.0.0.1"
+    return process_mod.node_ip()
 
 
 def cluster_resources():
@@ -696,13 +704,41 @@ def available_resources():
 
 
 def nodes():
-    """One entry, this machine (mirrors ``ray.nodes``)."""
+    """One entry, this machine (mirrors ``ray.nodes`` of Ray 2.60, with its keys).
+
+    Returns:
+        list with one dict: ``NodeID`` (hex str), ``Alive``/``alive`` (True),
+        ``NodeManagerAddress`` and ``NodeName`` (the node's IP, as
+        ``ray.util.get_node_ip_address()``), ``NodeManagerHostname``, ``Resources``
+        (``cluster_resources()``), ``Labels`` (``{"ray.io/node-id": NodeID}``), ``DeathReason``
+        (0) and ``DeathReasonMessage`` (""); rayreact listens on no port and has no socket
+        files, so every ``*Port`` is -1 (Ray's value for a port not in use) and the
+        ``*SocketName`` entries are "".
+    """
     rt = _runtime_or_init()
     if rt is None:  # the program runs on Ray
         return _fb.call("nodes")
-    return [{"NodeID": f"{int(rt.session, 16):056x}", "Alive": True,
-             "NodeManagerAddress": _node_ip(), "NodeManagerHostname": os.uname().nodename,
-             "Resources": _resources(), "alive": True}]
+    node_id = f"{int(rt.session, 16):056x}"
+    ports = dict.fromkeys(("DashboardAgentListenPort", "MetricsAgentPort", "MetricsExportPort",
+                           "NodeManagerPort", "ObjectManagerPort", "RuntimeEnvAgentPort"), -1)
+    return [{"NodeID": node_id, "Alive": True, "NodeManagerAddress": _node_ip(),
+             "NodeManagerHostname": os.uname().nodename, "NodeName": _node_ip(),
+             "Resources": _resources(), "Labels": {"ray.io/node-id": node_id},
+             "DeathReason": 0, "DeathReasonMessage": "", "ObjectStoreSocketName": "",
+             "RayletSocketName": "", **ports, "alive": True}]
+
+
+def get_node_ip_address(address=None):
+    """This node's IP address (mirrors ``ray.util.get_node_ip_address`` of Ray 2.60): the
+    address in ``ray.nodes()`` and in the ``node:<ip>`` resource. ``address`` ("host:port")
+    is accepted as Ray accepts it; the one node's address does not depend on it.
+
+    Returns:
+        str
+    """
+    if _fb.whole:
+        return _fb.ray_module().util.get_node_ip_address(address)
+    return _node_ip()
 
 
 def timeline(filename=None):

@@ -377,12 +377,16 @@ def _session_info(refresh=False):
 
 
 def _node_resources():
-    """(GPUs, custom resources) of this machine, as the reactor runtime sees them."""
+    """(GPUs, custom resources) of this machine, as the reactor runtime sees them: those of
+    ``init(resources=...)`` and the two that name the node (``api.node_resources``)."""
+    from rayreact._private.api import node_resources
+
     if _gpus is not None:
-        return _gpus, _resources
+        return _gpus, dict(_resources, **node_resources())
     info = _session_info() or {}
     g = info.get("gpus")
-    return (float(detect_gpus()) if g is None else g), info.get("resources") or {}
+    return (float(detect_gpus()) if g is None else g), \
+        dict(info.get("resources") or {}, **node_resources())
 
 
 # -- starting or joining Ray (actor / task scope) -----------------------------------------

@@ -13,6 +13,7 @@ then shuts everything down) and exit by themselves when the driver dies.
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ ENV_SYS_PATH = "RAYREACT_SYS_PATH"
 ENV_NAMESPACE = "RAYREACT_NAMESPACE"
 ENV_NUM_CPUS = "RAYREACT_NUM_CPUS"
 ENV_DRIVER = "RAYREACT_DRIVER_PROC"  # the driver's reactor id (hex)
+ENV_NODE_IP = "RAYREACT_NODE_IP"  # the driver's node_ip(), so that every worker says the same
 
 
 def new_proc_id(session) -> int:
@@ -32,6 +34,34 @@ def new_proc_id(session) -> int:
         proc = random.getrandbits(32) | 1
         if not os.path.exists(f"/dev/shm/rr_{session}_{inbox_name(proc)}"):
             return proc
+
+
+_node_ip = []  # this process's node_ip(), once known
+
+
+def node_ip(given=None):
+    """This machine's IP address as Ray 2.60 names its node (``ray.util.get_node_ip_address``,
+    ``ray.nodes()``'s ``NodeManagerAddress``, the ``node:<ip>`` resource): ``given`` (the
+    driver's ``init(_node_ip_address=...)``), else the driver's (a worker's environment),
+    else, as Ray, the source address of this machine's route to a public address (connecting
+    a UDP socket sends nothing), else 127.0.0.1 (no route).
+
+    Returns:
+        str, an IPv4 address.
+    """
+    if given:
+        _node_ip[:] = [given]
+    if not _node_ip:
+        ip = os.environ.get(ENV_NODE_IP)
+        if not ip:
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    s.connect(("8.8.8.8", 53))  # Ray's default "perspective" address
+                    ip = s.getsockname()[0]
+            except OSError:
+                ip = "127.0.0.1"
+        _node_ip.append(ip)
+    return _node_ip[0]
 
 
 log_to_driver = True  # the driver's init(log_to_driver=...): workers' prints reach its terminal
@@ -43,6 +73,7 @@ def worker_env(namespace, num_cpus):
     env[ENV_SYS_PATH] = json.dumps([p for p in sys.path if p])
     env[ENV_NAMESPACE] = namespace or ""
     env[ENV_NUM_CPUS] = str(num_cpus)
+    env[ENV_NODE_IP] = node_ip()
     env["PYTHONUNBUFFERED"] = "1"  # prints from remote code reach the terminal before shutdown
     if not log_to_driver:
         env[output.ENV_LOG_TO_DRIVER] = "0"
