@@ -107,6 +107,32 @@ def test_a_shared_segment_is_unlinked_not_reused():
             os.unlink(path)
 
 
+def test_large_segments_are_pooled_up_to_the_pool_size(monkeypatch):
+    # ray.put of a 100 MiB array in a loop reuses its pages (a new segment costs the kernel
+    # zeroing every page); a segment larger than the whole pool goes back to the kernel.
+    import gc
+    import os
+
+    from rayreact._private import shm
+
+    monkeypatch.setattr(ser, "POOL_BYTES", 150 << 20)
+    n = (100 << 20) // 8
+    kept, _ = _segment("big", n)
+    too_big, _ = _segment("huge", 2 * n)
+    try:
+        for name in (kept, too_big):
+            arr = ser.deserialize(ser.open_frame(name, take=True))
+            del arr
+            gc.collect()
+        assert os.path.exists(f"/dev/shm/{kept}")
+        assert not os.path.exists(f"/dev/shm/{too_big}")
+        assert ser.serialize(np.ones(n)).to_segment(f"rr_t{os.getpid():x}_next") == kept
+    finally:
+        ser.drain_segment_pool()
+        for path in shm.session_files(f"t{os.getpid():x}"):
+            os.unlink(path)
+
+
 @pytest.mark.parametrize("n", [1000, 1001, 1003])
 def test_frames_of_any_buffer_length_fit_their_segment(n):
     # Regression: Frame.nbytes left out the final 8-byte padding that pieces() writes, so a

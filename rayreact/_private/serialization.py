@@ -123,12 +123,13 @@ class _SegmentPool:
 
     A new segment costs the kernel allocating and zeroing every page (about 1 GB/s here,
     against ~10 GB/s for copying into pages already mapped: ``bench/floor.py``), so a large
-    value that goes back and forth (arguments out, results back) reuses the same pages. Only
-    segments no other process may still map are pooled (see ``Frame.shared``), and only up to
-    ``POOL_MAX_SEGMENT`` each. A pool holds at most ``POOL_BYTES`` (the oldest go first),
-    nothing at all once less than a quarter of the machine's memory is available, and nothing
-    once its worker has been idle for a second (``worker._Loop.idle_wait``): the pages then go
-    back to the kernel, as they did before there was a pool.
+    value that goes back and forth (arguments out, results back, ``ray.put`` in a loop)
+    reuses the same pages. Only segments no other process may still map are pooled (see
+    ``Frame.shared``). A pool holds at most ``POOL_BYTES`` (the oldest go first; a larger
+    segment is not kept), nothing at all once less than a quarter of the machine's memory is
+    available, and nothing once its worker has been idle for a second
+    (``worker._Loop.idle_wait``): the pages then go back to the kernel, as they did before
+    there was a pool. (Ray's object store holds up to 30% of the memory for the same reason.)
     """
 
     def __init__(self):
@@ -158,14 +159,17 @@ class _SegmentPool:
             shm.unlink_segment(name)
 
     def give(self, name, size):
-        # While memory is short, keep nothing: this segment and the pool go back to the kernel.
-        limit = POOL_BYTES if size <= POOL_MAX_SEGMENT and \
-            _memory_left_after(size) > _RESERVE else 0
+        short = _memory_left_after(size) <= _RESERVE
+        if short or size > POOL_BYTES:
+            shm.unlink_segment(name)
+            if short:  # keep nothing: the pool goes back to the kernel too
+                self.drain()
+            return
         with self.lock:
             self.free.append((size, name))
             self.total += size
             evicted = []
-            while self.free and self.total > limit:
+            while self.total > POOL_BYTES:
                 old_size, old = self.free.pop(0)
                 self.total -= old_size
                 evicted.append(old)
@@ -178,8 +182,7 @@ def _memory_left_after(size):
 
 
 _PHYS = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-POOL_BYTES = 256 << 20  # per process
-POOL_MAX_SEGMENT = 64 << 20  # larger segments are not pooled
+POOL_BYTES = min(2 << 30, _PHYS // 8)  # per process
 _RESERVE = _PHYS // 4  # pool nothing while less than this much memory is available
 _pool = _SegmentPool()
 os.register_at_fork(after_in_child=_pool.__init__)  # a forked worker starts with none
