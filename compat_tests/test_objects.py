@@ -221,3 +221,19 @@ def test_a_ref_is_a_future_and_an_awaitable(ray):
         return direct, wrapped, gathered
 
     assert asyncio.run(main()) == (10, 12, [16, 14])
+
+
+def test_object_ref_ids(ray):
+    # An object id is 28 bytes: the id of the call that makes it (a TaskID, 24 bytes), then
+    # the index of the return value.
+    @ray.remote
+    def f():
+        return 1
+
+    for ref in (ray.put(1), f.remote()):
+        assert ref.size() == 28 and not ref.is_nil()
+        assert len(ref.hex()) == 56 and ref.binary() == bytes.fromhex(ref.hex())
+        task = ref.task_id()
+        assert type(task).__name__ == "TaskID" and task.binary() == ref.binary()[:24]
+        assert type(ref.job_id()).__name__ == "JobID"
+        assert ref.job_id().hex() == ray.get_runtime_context().get_job_id()

@@ -49,7 +49,26 @@ class ObjectRef:
         return self.binary().hex()
 
     def task_id(self):
-        return self._id.to_bytes(16, "big").hex()[:24]
+        """The id of the call that makes this object: a ``TaskID``, the first 24 of the
+        object id's 28 bytes (as Ray 2.60's ObjectRef.task_id)."""
+        from rayreact._private.ids import TaskID
+
+        return TaskID(self.binary()[:24].hex())
+
+    def job_id(self):
+        """The ``JobID`` of the program this object belongs to (as Ray 2.60's
+        ObjectRef.job_id): on one machine, the running program's."""
+        from rayreact._private.ids import JobID
+
+        return JobID(_runtime.job_id)
+
+    def size(self) -> int:
+        """28: the bytes of an object id (as Ray's)."""
+        return 28
+
+    def is_nil(self) -> bool:
+        """False: every ObjectRef names an object (Ray's nil id is all ff bytes)."""
+        return False
 
     def __hash__(self):
         return hash(self._id)
