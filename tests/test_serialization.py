@@ -107,6 +107,36 @@ def test_a_shared_segment_is_unlinked_not_reused():
             os.unlink(path)
 
 
+def test_an_owned_segment_keeps_its_mapping_for_its_next_use():
+    # ray.put of a large value: its segment's read-write mapping stays with the pool, so
+    # reusing the pages does not map them again.
+    import gc
+    import os
+
+    from rayreact._private import shm
+
+    n = 100_000
+    name = f"rr_t{os.getpid():x}_owned"
+    try:
+        arr = ser.deserialize(ser.own_segment(ser.serialize(np.full(n, 7.0)), name))
+        assert name in ser._pool.maps
+        np.testing.assert_array_equal(arr, np.full(n, 7.0))
+        del arr
+        gc.collect()
+        mm = ser._pool.maps[name]
+        again = ser.own_segment(ser.serialize(np.arange(float(n))), f"rr_t{os.getpid():x}_x")
+        assert again.segment == name and ser._pool.maps[name] is mm  # same pages, same map
+        np.testing.assert_array_equal(ser.deserialize(again), np.arange(float(n)))
+        del again
+        gc.collect()
+        ser.drain_segment_pool()
+        assert name not in ser._pool.maps and not os.path.exists(f"/dev/shm/{name}")
+    finally:
+        ser.drain_segment_pool()
+        for path in shm.session_files(f"t{os.getpid():x}"):
+            os.unlink(path)
+
+
 def test_large_segments_are_pooled_up_to_the_pool_size(monkeypatch):
     # ray.put of a 100 MiB array in a loop reuses its pages (a new segment costs the kernel
     # zeroing every page); a segment larger than the whole pool goes back to the kernel.

@@ -114,8 +114,5 @@ def _function_frame(rt, function):
     and every task names it, instead of copying it into each task's record."""
     f = ser.serialize_code(function)
     if f.nbytes > ser.SEGMENT_THRESHOLD:
-        name = f.to_segment(f"{rt._seg_prefix()}fn{random.getrandbits(32):x}")
-        g = ser.open_frame(name, take=True)
-        g.refs = f.refs
-        f = g
+        f = ser.own_segment(f, f"{rt._seg_prefix()}fn{random.getrandbits(32):x}")
     return f

@@ -541,12 +541,11 @@ class Runtime:
     def put(self, value):
         f = ser.serialize(value)
         if f.nbytes > ser.SEGMENT_THRESHOLD:  # big: one segment, borrowed zero-copy by readers
-            name = f.to_segment(f"{self._seg_prefix()}{next(self._counter):x}")
-            g = ser.open_frame(name, take=True)
+            g = ser.own_segment(f, f"{self._seg_prefix()}{next(self._counter):x}")
         else:  # small: one private copy, so later changes to the caller's value don't show
             ps, _ = f.pieces()
             g = ser.decode(b"".join(ps))
-        g.refs = f.refs
+            g.refs = f.refs
         f = g
         oid = self.new_id()
         ref = ObjectRef(oid)
