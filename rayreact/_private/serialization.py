@@ -130,8 +130,8 @@ class _SegmentPool:
     against ~10 GB/s for copying into pages already mapped: ``bench/floor.py``), so a large
     value that goes back and forth (arguments out, results back, ``ray.put`` in a loop)
     reuses the same pages. Only segments no other process may still map are pooled (see
-    ``Frame.shared``). A pool holds at most ``POOL_BYTES`` (the oldest go first; a larger
-    segment is not kept), nothing at all once less than a quarter of the machine's memory is
+    ``Frame.shared``). A pool holds at most ``POOL_BYTES`` (``WORKER_POOL_BYTES`` in a
+    worker; the oldest go first; a larger segment is not kept), nothing at all once less than a quarter of the machine's memory is
     available, and nothing once its worker has been idle for a second
     (``worker._Loop.idle_wait``): the pages then go back to the kernel, as they did before
     there was a pool. (Ray's object store holds up to 30% of the memory for the same reason.)
@@ -204,7 +204,8 @@ def _memory_left_after(size):
 
 
 _PHYS = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-POOL_BYTES = min(2 << 30, _PHYS // 8)  # per process
+POOL_BYTES = min(2 << 30, _PHYS // 8)  # the driver's (ray.put in a loop), per process
+WORKER_POOL_BYTES = 256 << 20  # each worker's (worker.main): there may be dozens of them
 _RESERVE = _PHYS // 4  # pool nothing while less than this much memory is available
 _pool = _SegmentPool()
 os.register_at_fork(after_in_child=_pool.__init__)  # a forked worker starts with none

@@ -58,6 +58,7 @@ def main():
     kind = "task" if temporary else kind
     proc, driver_pid = int(proc_hex, 16), int(driver_pid)
     faulthandler.enable()
+    ser.POOL_BYTES = ser.WORKER_POOL_BYTES
     for p in reversed(json.loads(os.environ.get(process.ENV_SYS_PATH, "[]"))):
         if p not in sys.path:
             sys.path.insert(0, p)
