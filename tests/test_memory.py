@@ -76,3 +76,23 @@ def test_refs_carried_by_calls_are_freed_once_the_calls_ran(rr):
     rr.get(learner.add.remote(0))
     assert len(rt.table) <= base + 2
     assert rr.get(learner.table_size.remote()) <= 2
+
+
+def test_a_large_put_after_a_restart_while_a_value_of_the_last_session_was_held():
+    # The segment of a value held across shutdown() goes to the segment pool when the value
+    # is dropped, though shutdown unlinked it with its session: a later put must not reuse it.
+    import gc
+
+    from rayreact._private import serialization as ser
+
+    rayreact.init(num_cpus=1)
+    try:
+        held = rayreact.get(rayreact.put(np.ones(1 << 20)))  # 8 MiB: a segment of its own
+        rayreact.shutdown()
+        rayreact.init(num_cpus=1)
+        del held
+        gc.collect()
+        assert not ser._pool.maps  # its mapping was dropped, not kept for a segment gone
+        assert rayreact.get(rayreact.put(np.full(1 << 20, 2.0)))[0] == 2.0
+    finally:
+        rayreact.shutdown()

@@ -153,7 +153,10 @@ class _SegmentPool:
             self.total -= size
             mm = self.maps.pop(name, None)
         if mm is not None:
-            return name, mm
+            if os.path.exists(os.path.join(shm.SHM_DIR, name)):
+                return name, mm
+            mm.close()  # unlinked with its session (a value held across shutdown)
+            return None
         try:
             return name, shm.open_segment(name, populate=True)
         except FileNotFoundError:  # the session is being cleaned up
@@ -182,7 +185,8 @@ class _SegmentPool:
 
     def give(self, name, size):
         short = _memory_left_after(size) <= _RESERVE
-        if short or size > POOL_BYTES:
+        if short or size > POOL_BYTES or not os.path.exists(os.path.join(shm.SHM_DIR, name)):
+            # (gone: unlinked with its session, and its kept mapping holds the pages)
             self.unlink(name)
             if short:  # keep nothing: the pool goes back to the kernel too
                 self.drain()
