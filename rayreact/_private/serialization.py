@@ -131,10 +131,12 @@ class _SegmentPool:
     value that goes back and forth (arguments out, results back, ``ray.put`` in a loop)
     reuses the same pages. Only segments no other process may still map are pooled (see
     ``Frame.shared``). A pool holds at most ``POOL_BYTES`` (``WORKER_POOL_BYTES`` in a
-    worker; the oldest go first; a larger segment is not kept), nothing at all once less than a quarter of the machine's memory is
-    available, and nothing once its worker has been idle for a second
-    (``worker._Loop.idle_wait``): the pages then go back to the kernel, as they did before
-    there was a pool. (Ray's object store holds up to 30% of the memory for the same reason.)
+    worker; the oldest go first; a larger segment is not kept), nothing at all once less
+    than a quarter of the machine's memory is available, and nothing once its worker has
+    been idle for a second (``worker._Loop.idle_wait``): the pages then go back to the
+    kernel, as they did before there was a pool. (Ray's object store holds up to 30% of the
+    memory for the same reason.) Segments this process owns from the start keep their
+    read-write mapping here too (``maps``, see ``own_segment``).
     """
 
     def __init__(self):
