@@ -92,3 +92,29 @@ def test_compiling_a_graph_node_bound_as_a_keyword_is_refused(ray, Stage):
         graph = b.add.bind(0, y=a.f.bind(inp))
     with pytest.raises(ValueError, match="kwargs"):
         graph.experimental_compile()
+
+
+def test_execute_returns_refs_to_get_once_that_cannot_be_copied_or_pickled(ray, Stage):
+    import copy
+    import pickle
+
+    dag = _dag(ray)
+    a, b = Stage.remote(2), Stage.remote(3)
+    with dag.InputNode() as inp:
+        graph = dag.MultiOutputNode([a.f.bind(inp), b.f.bind(inp)])
+    compiled = graph.experimental_compile()
+    try:
+        refs = compiled.execute(1)
+        assert isinstance(refs, list) and len(refs) == 2
+        assert all(type(r).__name__ == "CompiledDAGRef" for r in refs)
+        for attempt in (copy.copy, copy.deepcopy, pickle.dumps):
+            with pytest.raises(ValueError, match="CompiledDAGRef cannot be"):
+                attempt(refs[0])
+        with pytest.raises(ValueError, match="must be a list of CompiledDAGRefs"):
+            ray.get([refs[0], ray.put(1)])
+        assert ray.get(refs) == [2, 3]
+        with pytest.raises(ValueError, match="can only be called once"):
+            ray.get(refs[0])
+        assert ray.get(compiled.execute(4)[1]) == 12  # alone, too
+    finally:
+        compiled.teardown()

@@ -21,7 +21,7 @@ import itertools
 from rayreact._private import api
 from rayreact._private.compiled import V, X, CompiledGraph, Node
 from rayreact._private.graph import Connection, Reaction, Reactor, ReactorGraph
-from rayreact._private.refs import ObjectRef
+from rayreact._private.refs import CompiledDAGRef, ObjectRef
 
 __all__ = ["ClassMethodNode", "DAGNode", "FunctionNode", "InputAttributeNode", "InputNode",
            "MultiOutputNode", "CompiledDAG"]
@@ -175,8 +175,8 @@ def _run(x, args, kwargs, cache):
 class CompiledDAG:
     """A compiled static graph (mirrors ``ray.dag.compiled_dag_node.CompiledDAG``).
 
-    ``execute(*args, **kwargs)`` runs one tag and returns an ObjectRef per output (a list for
-    a MultiOutputNode); ``ray.get`` reads them. ``teardown()`` frees the graph's memory.
+    ``execute(*args, **kwargs)`` runs one tag and returns a CompiledDAGRef per output (a list
+    for a MultiOutputNode); ``ray.get`` reads them, once. ``teardown()`` frees the graph's memory.
     """
 
     def __init__(self, root, capacity):
@@ -242,7 +242,7 @@ class CompiledDAG:
         """Run the graph once on these inputs (mirrors ``CompiledDAG.execute``).
 
         Returns:
-            ObjectRef, or a list of ObjectRef for a MultiOutputNode.
+            CompiledDAGRef, or a list of them for a MultiOutputNode (``ray.get`` each once).
         Raises:
             RuntimeError: after ``teardown()``, or an actor of the graph died.
         """
@@ -261,7 +261,7 @@ class CompiledDAG:
                 raise TypeError("A compiled graph's inputs cannot contain ObjectRefs.")
             cache[id(n)] = refs[0]
         self._rt.wake_triggered()
-        out = [cache[id(self._order[i])] for i in self._outputs]
+        out = [CompiledDAGRef(cache[id(self._order[i])]) for i in self._outputs]
         return out if self._multi else out[0]
 
     @staticmethod

@@ -32,7 +32,7 @@ from rayreact._private import shm
 from rayreact._private.actor import ActorHandle, ray_module_name
 from rayreact._private.channel import Channel
 from rayreact._private.ids import ActorID, JobID, NodeID, PlacementGroupID, TaskID
-from rayreact._private.refs import ObjectRef
+from rayreact._private.refs import CompiledDAGRef, ObjectRef
 from rayreact._private.runtime import (CONCURRENT_CALL, CRASHED, RESULT, Runtime, inbox_name,
                                        set_runtime)
 from rayreact._private.tracer import Tracer
@@ -527,6 +527,16 @@ def get(object_refs, *, timeout=None):
     rt = _runtime_or_init()
     if rt is None:  # the program runs on Ray
         return _fb.get(object_refs, timeout=timeout)
+    if timeout is not None and timeout < 0:  # as Ray 2.60: a negative timeout waits forever
+        timeout = None
+    if isinstance(object_refs, CompiledDAGRef):
+        return object_refs.get(timeout)
+    if isinstance(object_refs, list) and object_refs and \
+            any(isinstance(r, CompiledDAGRef) for r in object_refs):
+        if not all(isinstance(r, CompiledDAGRef) for r in object_refs):
+            raise ValueError("Invalid type of object refs. 'object_refs' must be a list of "
+                             "CompiledDAGRefs if there is any CompiledDAGRef within it. ")
+        return [r.get(timeout) for r in object_refs]  # (as Ray 2.60)
     single = isinstance(object_refs, ObjectRef)
     if single:
         object_refs = [object_refs]
@@ -538,8 +548,6 @@ def get(object_refs, *, timeout=None):
         if not isinstance(r, ObjectRef):
             raise TypeError(f"Attempting to call `get` on the value {r!r}, which is not an "
                             "ray.ObjectRef.")
-    if timeout is not None and timeout < 0:  # as Ray 2.60: a negative timeout waits forever
-        timeout = None
     values = rt.get(object_refs, timeout)
     return values[0] if single else values
 

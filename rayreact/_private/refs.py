@@ -118,3 +118,41 @@ class ObjectRef:
 
 def _rebuild_ref(oid):
     return ObjectRef(oid)
+
+
+class CompiledDAGRef:
+    """The result of one ``CompiledDAG.execute`` (mirrors Ray 2.60's
+    ``ray.experimental.compiled_dag_ref.CompiledDAGRef``): ``ray.get`` it once (alone, or in a
+    list of CompiledDAGRefs only). As in Ray, it cannot be copied or pickled (so not passed to
+    a task or an actor), and ``ray.wait`` does not take it: a program written against it runs
+    on Ray's compiled graphs too.
+
+    Raises (``get``):
+        ValueError: ``get`` was called on it before.
+    """
+
+    __slots__ = ("_ref", "_got")
+
+    def __init__(self, ref):
+        self._ref = ref  # the ObjectRef of the graph's output slot for this tag
+        self._got = False
+
+    def __repr__(self):
+        return f"CompiledDAGRef({self._ref.hex()})"
+
+    def __copy__(self):
+        raise ValueError("CompiledDAGRef cannot be copied.")
+
+    def __deepcopy__(self, memo):
+        raise ValueError("CompiledDAGRef cannot be deep copied.")
+
+    def __reduce__(self):
+        raise ValueError("CompiledDAGRef cannot be pickled.")
+
+    def get(self, timeout=None):
+        """The output's value (``ray.get(ref, timeout=...)`` calls this); seconds."""
+        if self._got:
+            raise ValueError("ray.get() can only be called once on a CompiledDAGRef, and it "
+                             "was already called.")
+        self._got = True
+        return _runtime.get([self._ref], timeout)[0]
