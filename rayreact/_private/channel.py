@@ -23,6 +23,7 @@ import struct
 import threading
 import time
 
+from rayreact._private import buffers
 from rayreact._private import shm
 
 HEADER = 128
@@ -184,7 +185,8 @@ class Channel:
 
     # -- consumer ----------------------------------------------------------------------------
     def recv_nowait(self):
-        """Return the next record as bytes, or None if the ring is empty."""
+        """Return the next record (bytes, or a read-only memoryview of a recycled buffer:
+        ``buffers``), or None if the ring is empty."""
         if self._rlock is not None:
             self._rlock.acquire()
             try:
@@ -209,7 +211,7 @@ class Channel:
                 off = 0
         size = _REC.unpack_from(mm, HEADER + off)[0]
         start = HEADER + off + 8
-        data = mm[start:start + size]
+        data = buffers.copy(mm, start, start + size)
         hdr[_HEAD] = head + ((8 + size + 7) & ~7)
         return data
 

@@ -44,6 +44,7 @@ import itertools
 import os
 import struct
 
+from rayreact._private import buffers
 from rayreact._private import serialization as ser
 from rayreact._private import shm
 
@@ -123,13 +124,14 @@ class Slot:
     def read(self, tag):
         """The record of ``tag`` (which must be ready): (list of Frame, error mask).
 
-        The bytes are copied out, since the buffer is reused two tags later; frames kept in
-        segments of their own are mapped, not copied (nobody writes those again)."""
+        The bytes are copied out (into a recycled buffer, ``buffers``), since the slot's
+        buffer is reused two tags later; frames kept in segments of their own are mapped,
+        not copied (nobody writes those again)."""
         if self.words[_MOVED]:
             self._follow()
         o = (tag & 1) * _BUF_WORDS
         base = _HDR_BYTES + (tag & 1) * self.capacity
-        data = bytes(self._mv[base:base + self.words[o + _NBYTES]])
+        data = buffers.copy(self._mv, base, base + self.words[o + _NBYTES])
         n, _, mask = _REC.unpack_from(data, 0)
         pos = 16 + 8 * n
         frames = []
@@ -140,7 +142,7 @@ class Slot:
                 frames.append(ser.Frame(memoryview(data)[pos:pos + size], ()))
             elif d & _SEGMENT:
                 size = d & ~_SEGMENT
-                frames.append(ser.open_frame(data[pos:pos + size].decode(), False))
+                frames.append(ser.open_frame(bytes(data[pos:pos + size]).decode(), False))
             else:
                 size = d
                 frames.append(ser.decode(memoryview(data)[pos:pos + size]))

@@ -24,7 +24,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from rayreact import exceptions as exc
-from rayreact._private import api, compiled, determinism, output, process
+from rayreact._private import api, buffers, compiled, determinism, output, process
 from rayreact._private import serialization as ser
 from rayreact._private import shm
 from rayreact._private.actor import ActorHandle, _is_async, _method_table
@@ -128,6 +128,7 @@ class _Loop:
         start = time.perf_counter()
         if not self.rt.inbox.wait(_IDLE_CHECK, self.spin, ready, state):
             ser.drain_segment_pool()  # idle for a second: hold no pooled memory
+            buffers.drain()
         self.spin = _SPIN if time.perf_counter() - start < _SPIN else 0.0
 
 
