@@ -286,3 +286,68 @@ def test_array_subclasses_keep_their_type():
 def test_serialize_args_makes_the_bytes_serialize_plain_makes(args, kwargs):
     fast = ser.serialize_args(args, kwargs)
     assert type(fast) is bytes and fast == ser.serialize_plain((args, kwargs))
+
+
+_needs_c = pytest.mark.skipif(ser._encode is None, reason="the C module is not built")
+_PLAIN = [None, True, False, 0, 255, 256, 65535, 65536, -1, -129, 2**31, -2**31 - 1, 2**63 - 1,
+          -2**63, 0.0, -0.0, 1.5, float("inf"), "", "CartPole-v1", "é" * 300, b"", b"x" * 300,
+          (), (1,), (1, "a"), (1, 2, 3), (1, 2, 3, 4), [], [1, [2, (3,)]], {}, {"a": 1, 2: [3.5]},
+          np.arange(4, dtype=np.float32), np.arange(6, dtype=">i4").reshape(2, 3),
+          np.array(2.5), np.zeros((0, 3)), np.array(["2020-01-01"], dtype="datetime64[D]"),
+          (np.zeros(4, np.float32), 1.0, False, False)]
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray):
+        return type(b) is np.ndarray and a.dtype == b.dtype and a.shape == b.shape and \
+            (a == b).all() and not b.flags.writeable
+    if isinstance(a, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict):
+        return type(b) is dict and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and repr(a) == repr(b)  # (repr: -0.0 is not 0.0)
+
+
+@_needs_c
+@pytest.mark.parametrize("v", _PLAIN, ids=lambda v: type(v).__name__)
+def test_the_c_encoder_pickles_plain_values_as_the_pickler_does(v):
+    import pickle
+
+    ser._PicklerState().dumps(v)  # (the first array of a dtype fills the dtype cache)
+    b = ser._encode(v)
+    assert type(b) is bytes
+    assert _same(v, pickle.loads(b)) and _same(pickle.loads(ser._PicklerState().dumps(v)[0]),
+                                               pickle.loads(b))
+
+
+class _Float(float):
+    pass
+
+
+_shared = [1]
+_loop = []
+_loop.append(_loop)
+
+
+@_needs_c
+@pytest.mark.parametrize("v", [
+    [_shared, _shared],  # shared: the pickler's memo keeps it one object
+    _loop,  # recursive
+    2**64, np.float64(1.0), _Float(2.0), "\ud800", {1}, object(),
+    np.zeros(ser.SMALL_ARRAY // 8 + 1),  # out of band
+    np.arange(9.0).reshape(3, 3).T,  # not C-contiguous
+    np.arange(3).view(_Sub),
+], ids=lambda v: type(v).__name__)
+def test_what_the_c_encoder_leaves_to_the_pickler(v):
+    import pickle
+
+    ser._PicklerState().dumps(v)
+    assert ser._encode(v) is None
+    f = ser.serialize_plain(v)
+    assert f is not None  # the pickler's bytes or Frame, as before
+    if v is _loop:
+        w = pickle.loads(f)
+        assert w[0] is w
+    if isinstance(v, list) and v and v[0] is _shared:
+        x, y = pickle.loads(f)
+        assert x is y

@@ -1,6 +1,7 @@
-/* The hot paths of compiled execution in C: an actor's reaction loop and the driver's trigger
- * and read of plain records (see compiled.py; slots.py for the layout of slots and trigger
- * queues, channel.py for the sleeping word and the doorbell).
+/* The hot paths of compiled execution in C: an actor's reaction loop, the driver's trigger
+ * (with its wake-up) and read of plain records, and a pickler of plain values (see
+ * compiled.py; slots.py for the layout of slots and trigger queues, channel.py for the
+ * sleeping word and the doorbell, serialization.py for the pickles).
  *
  * run_reactions does what compiled.ActorReactions.run and worker.ActorLoop do, on the same
  * shared memory and in the same memory order, so either may run any reaction and the other
@@ -28,6 +29,10 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the slot layouts and the plain encoder assume a little-endian machine"
+#endif
 
 /* slots.py */
 #define SLOT_HDR_BYTES 128
@@ -230,6 +235,373 @@ static PyObject *take_exception(void)
     return ev;
 }
 
+/* -- the plain encoder -------------------------------------------------------------------------
+ * encode(value) -> bytes or None, and encode_into (the actor's result, straight into its
+ * out-slot): the protocol-5 pickle of a value made only of None, bool, int (64 bits), float,
+ * str, bytes, tuple, list and dict, and of small NumPy arrays as serialization._Pickler
+ * reduces them: _array(bytes, dtype string, shape), _array named by its copyreg extension
+ * code. Anything else (another type, a subclass, a container met twice, a dtype whose string
+ * serialization has not cached yet, an array that is not C-contiguous or is larger than
+ * SMALL_ARRAY) returns "not plain" and the Python pickler does the value, as before. The
+ * stream has no memo entries (nothing is shared, see `seen`) and no frame opcode; pickle.loads
+ * reads it as it reads the pickler's. */
+static PyObject *ndarray_type, *dtype_strs, *str_dtype;
+static PyObject *last_dtype, *last_str; /* the last dtype looked up, and its string */
+static uint32_t array_ext;        /* 0: arrays are not encoded here */
+static Py_ssize_t small_array;
+
+typedef struct {
+    char *p, *end, *base;
+    int grow;                     /* a PyMem buffer that may grow (encode), or a slot's memory */
+    int depth;
+    /* The containers met so far, none twice (a hash set of addresses, open addressing): a
+     * shared or recursive one is left to the pickler, whose memo keeps it one object. */
+    PyObject **seen;
+    size_t nseen, mask;
+    PyObject *seen0[64];
+} writer;
+
+enum { NOT_PLAIN = 0, PLAIN = 1 };
+
+static void writer_init(writer *w, char *p, char *end, char *base, int grow)
+{
+    w->p = p;
+    w->end = end;
+    w->base = base;
+    w->grow = grow;
+    w->depth = 0;
+    w->seen = w->seen0;
+    w->nseen = 0;
+    w->mask = 63;
+    memset(w->seen0, 0, sizeof w->seen0);
+}
+
+static void writer_done(writer *w)
+{
+    if (w->seen != w->seen0)
+        PyMem_Free(w->seen);
+}
+
+static size_t slot_of(PyObject **set, size_t mask, PyObject *v)
+{
+    size_t i = ((uintptr_t)v >> 4) * 0x9E3779B97F4A7C15ULL >> 32 & mask;
+    while (set[i] != NULL && set[i] != v)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Add container `v`: PLAIN, NOT_PLAIN if it was met before, -1 on an error. */
+static int see(writer *w, PyObject *v)
+{
+    size_t i = slot_of(w->seen, w->mask, v);
+    if (w->seen[i] == v)
+        return NOT_PLAIN;
+    if (2 * (w->nseen + 1) > w->mask + 1) { /* keep it at most half full */
+        size_t mask = 2 * w->mask + 1;
+        PyObject **set = PyMem_Calloc(mask + 1, sizeof *set);
+        if (set == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (size_t j = 0; j <= w->mask; j++)
+            if (w->seen[j] != NULL)
+                set[slot_of(set, mask, w->seen[j])] = w->seen[j];
+        if (w->seen != w->seen0)
+            PyMem_Free(w->seen);
+        w->seen = set;
+        w->mask = mask;
+        i = slot_of(set, mask, v);
+    }
+    w->seen[i] = v;
+    w->nseen++;
+    return PLAIN;
+}
+
+static int room(writer *w, Py_ssize_t n)
+{
+    if (w->end - w->p >= n)
+        return PLAIN;
+    if (!w->grow)
+        return NOT_PLAIN;
+    Py_ssize_t used = w->p - w->base, cap = (w->end - w->base) * 2 + n;
+    char *b = PyMem_Realloc(w->base, (size_t)cap);
+    if (b == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    w->base = b;
+    w->p = b + used;
+    w->end = b + cap;
+    return PLAIN;
+}
+
+#define PUT(w, src, n) do { int r_ = room((w), (n)); if (r_ != PLAIN) return r_; \
+                            memcpy((w)->p, (src), (n)); (w)->p += (n); } while (0)
+#define PUT1(w, c) do { int r_ = room((w), 1); if (r_ != PLAIN) return r_; *(w)->p++ = (char)(c); } while (0)
+
+static int put_sized(writer *w, char op1, char op4, const char *data, Py_ssize_t n)
+{
+    if (n < 256) {
+        unsigned char len = (unsigned char)n;
+        PUT1(w, op1);
+        PUT1(w, len);
+    } else {
+        if (n > 0xFFFFFFFFLL)
+            return NOT_PLAIN;
+        uint32_t len = (uint32_t)n;
+        PUT1(w, op4);
+        PUT(w, &len, 4);
+    }
+    PUT(w, data, n);
+    return PLAIN;
+}
+
+static int put_int(writer *w, long long v)
+{
+    if (v >= 0 && v < 256) {
+        PUT1(w, 'K');
+        PUT1(w, v);
+    } else if (v >= 0 && v < 65536) {
+        uint16_t x = (uint16_t)v;
+        PUT1(w, 'M');
+        PUT(w, &x, 2);
+    } else if (v >= INT32_MIN && v <= INT32_MAX) {
+        int32_t x = (int32_t)v;
+        PUT1(w, 'J');
+        PUT(w, &x, 4);
+    } else { /* LONG1: little-endian two's complement, as few bytes as the pickler uses */
+        unsigned char b[8];
+        int n = 8;
+        memcpy(b, &v, 8);
+        while (n > 1 && ((b[n - 1] == 0 && !(b[n - 2] & 0x80)) ||
+                         (b[n - 1] == 0xFF && (b[n - 2] & 0x80))))
+            n--;
+        PUT1(w, 0x8a);
+        PUT1(w, n);
+        PUT(w, b, n);
+    }
+    return PLAIN;
+}
+
+static int put_value(writer *w, PyObject *v);
+
+static int put_items(writer *w, PyObject *seq, char op) /* MARK items op */
+{
+    PUT1(w, '(');
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        int r = put_value(w, PySequence_Fast_GET_ITEM(seq, i));
+        if (r != PLAIN)
+            return r;
+    }
+    PUT1(w, op);
+    return PLAIN;
+}
+
+static int put_array(writer *w, PyObject *v)
+{
+    PyObject *dt = PyObject_GetAttr(v, str_dtype);
+    if (dt == NULL)
+        return -1;
+    PyObject *s;
+    if (dt == last_dtype) { /* (hashing a dtype is not cheap; a value's arrays share one) */
+        s = last_str;
+    } else {
+        s = PyDict_GetItemWithError(dtype_strs, dt); /* borrowed */
+        if (s != NULL) {
+            Py_XSETREF(last_dtype, Py_NewRef(dt));
+            Py_XSETREF(last_str, Py_NewRef(s));
+        }
+    }
+    Py_DECREF(dt);
+    if (s == NULL)
+        return PyErr_Occurred() ? -1 : NOT_PLAIN;
+    if (!PyUnicode_CheckExact(s))
+        return NOT_PLAIN; /* False: NumPy's own reduction */
+    Py_buffer view;
+    if (PyObject_GetBuffer(v, &view, PyBUF_C_CONTIGUOUS) < 0) {
+        PyErr_Clear();
+        return NOT_PLAIN;
+    }
+    int r = NOT_PLAIN;
+    Py_ssize_t slen;
+    const char *sd = PyUnicode_AsUTF8AndSize(s, &slen);
+    if (sd == NULL) {
+        r = -1;
+        goto out;
+    }
+    if (view.len > small_array || view.ndim > 32)
+        goto out;
+    unsigned char ext4 = 0x84;
+    if ((r = room(w, 5)) != PLAIN)
+        goto out;
+    *w->p++ = (char)ext4;
+    memcpy(w->p, &array_ext, 4);
+    w->p += 4;
+    if ((r = put_sized(w, 'C', 'B', view.buf, view.len)) != PLAIN ||
+        (r = put_sized(w, (char)0x8c, 'X', sd, slen)) != PLAIN)
+        goto out;
+    if ((r = room(w, 1)) != PLAIN)
+        goto out;
+    *w->p++ = view.ndim == 0 ? ')' : '(';
+    if (view.ndim > 0) {
+        for (int i = 0; i < view.ndim; i++)
+            if ((r = put_int(w, view.shape[i])) != PLAIN)
+                goto out;
+        if ((r = room(w, 1)) != PLAIN)
+            goto out;
+        *w->p++ = 't';
+    }
+    if ((r = room(w, 2)) != PLAIN)
+        goto out;
+    *w->p++ = (char)0x87; /* TUPLE3: (bytes, dtype string, shape) */
+    *w->p++ = 'R';        /* REDUCE */
+    r = PLAIN;
+out:
+    PyBuffer_Release(&view);
+    return r;
+}
+
+static int put_value(writer *w, PyObject *v)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    if (v == Py_None) {
+        PUT1(w, 'N');
+    } else if (v == Py_True) {
+        PUT1(w, 0x88);
+    } else if (v == Py_False) {
+        PUT1(w, 0x89);
+    } else if (t == &PyLong_Type) {
+        int overflow;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow)
+            return NOT_PLAIN;
+        if (x == -1 && PyErr_Occurred())
+            return -1;
+        return put_int(w, x);
+    } else if (t == &PyFloat_Type) {
+        uint64_t bits;
+        double d = PyFloat_AS_DOUBLE(v);
+        memcpy(&bits, &d, 8);
+        bits = __builtin_bswap64(bits); /* BINFLOAT is big-endian */
+        PUT1(w, 'G');
+        PUT(w, &bits, 8);
+    } else if (t == &PyUnicode_Type) {
+        Py_ssize_t n;
+        const char *u = PyUnicode_AsUTF8AndSize(v, &n);
+        if (u == NULL) { /* a lone surrogate: the pickler's surrogatepass is not ours */
+            PyErr_Clear();
+            return NOT_PLAIN;
+        }
+        return put_sized(w, (char)0x8c, 'X', u, n);
+    } else if (t == &PyBytes_Type) {
+        return put_sized(w, 'C', 'B', PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v));
+    } else if (t == &PyTuple_Type || t == &PyList_Type || t == &PyDict_Type ||
+               (t == (PyTypeObject *)ndarray_type && array_ext)) {
+        if (w->depth > 32)
+            return NOT_PLAIN;
+        int r = see(w, v);
+        if (r != PLAIN)
+            return r;
+        if (t == (PyTypeObject *)ndarray_type)
+            return put_array(w, v);
+        w->depth++;
+        if (t == &PyTuple_Type) {
+            Py_ssize_t n = PyTuple_GET_SIZE(v);
+            if (n == 0) {
+                PUT1(w, ')');
+            } else if (n <= 3) {
+                for (Py_ssize_t i = 0; i < n && r == PLAIN; i++)
+                    r = put_value(w, PyTuple_GET_ITEM(v, i));
+                if (r == PLAIN)
+                    PUT1(w, 0x84 + n); /* TUPLE1..TUPLE3 */
+            } else {
+                r = put_items(w, v, 't');
+            }
+        } else if (t == &PyList_Type) {
+            PUT1(w, ']');
+            if (PyList_GET_SIZE(v) > 0)
+                r = put_items(w, v, 'e'); /* (a list that changes meanwhile: only this thread runs) */
+        } else {
+            PUT1(w, '}');
+            if (PyDict_GET_SIZE(v) > 0) {
+                PyObject *k, *x;
+                Py_ssize_t pos = 0;
+                PUT1(w, '(');
+                while (r == PLAIN && PyDict_Next(v, &pos, &k, &x)) {
+                    r = put_value(w, k);
+                    if (r == PLAIN)
+                        r = put_value(w, x);
+                }
+                if (r == PLAIN)
+                    PUT1(w, 'u');
+            }
+        }
+        w->depth--;
+        return r;
+    } else {
+        return NOT_PLAIN;
+    }
+    return PLAIN;
+}
+
+/* The pickle of `v` into [p, end): its length, 0 if not plain (or it does not fit), -1 on an
+ * error (set). */
+static Py_ssize_t encode_into(char *p, char *end, PyObject *v)
+{
+    writer w;
+    if (end - p < 3)
+        return 0;
+    writer_init(&w, p + 2, end, p, 0);
+    p[0] = (char)0x80;
+    p[1] = 5;
+    int r = put_value(&w, v);
+    writer_done(&w);
+    if (r != PLAIN)
+        return r;
+    if (w.p == w.end)
+        return 0;
+    *w.p++ = '.';
+    return w.p - p;
+}
+
+static PyObject *encode(PyObject *Py_UNUSED(self), PyObject *v)
+{
+    char *b = PyMem_Malloc(256);
+    if (b == NULL)
+        return PyErr_NoMemory();
+    writer w;
+    writer_init(&w, b + 2, b + 256, b, 1);
+    b[0] = (char)0x80;
+    b[1] = 5;
+    int r = put_value(&w, v);
+    writer_done(&w);
+    PyObject *out = NULL;
+    if (r == PLAIN && room(&w, 1) == PLAIN) {
+        *w.p++ = '.';
+        out = PyBytes_FromStringAndSize(w.base, w.p - w.base);
+    } else if (!PyErr_Occurred()) {
+        out = Py_NewRef(Py_None);
+    }
+    PyMem_Free(w.base);
+    return out;
+}
+
+/* plain_config(ndarray type, serialization._dtype_strs, extension code of _array or 0,
+ * SMALL_ARRAY) */
+static PyObject *plain_config(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *nd, *strs;
+    unsigned int ext;
+    Py_ssize_t small;
+    if (!PyArg_ParseTuple(args, "OO!In", &nd, &PyDict_Type, &strs, &ext, &small))
+        return NULL;
+    Py_XSETREF(ndarray_type, Py_NewRef(nd));
+    Py_XSETREF(dtype_strs, Py_NewRef(strs));
+    array_ext = ext;
+    small_array = small;
+    Py_RETURN_NONE;
+}
+
 /* run_reactions(queue, inbox, doorbell, graphs, driver_hdr, driver_doorbell, rt, loads,
  *     serialize_plain, resolve, timeout)
  *
@@ -428,12 +800,25 @@ static PyObject *run_reactions(PyObject *Py_UNUSED(self), PyObject *args)
         }
         if (PyObject_SetAttr(rt, str_current_call, Py_None) < 0)
             goto fail;
-        res = PyObject_CallOneArg(serialize, value);
-        if (res == NULL)
-            goto fail;
         char *w = f.out_data + b * f.out_cap;
         uint64_t rsize = 0;
-        if (load(&f.out_w[W_MOVED])) {
+        /* A plain result is encoded straight into the out-slot (the record as
+         * Slot.write_plain lays it out); else Python's serialize_plain says what it is. */
+        Py_ssize_t pn = load(&f.out_w[W_MOVED]) || f.out_cap < 32 ? 0
+                        : encode_into(w + 24, w + f.out_cap, value);
+        if (pn < 0)
+            goto fail;
+        if (pn > 0) {
+            uint32_t one = 1;
+            uint64_t zero64 = 0, d = PLAIN_FLAG | (uint64_t)pn;
+            memcpy(w, &one, 4);
+            memcpy(w + 4, &zero64, 4);
+            memcpy(w + 8, &zero64, 8);
+            memcpy(w + 16, &d, 8);
+            rsize = 24 + (((uint64_t)pn + 7) & ~7ULL);
+        } else if ((res = PyObject_CallOneArg(serialize, value)) == NULL) {
+            goto fail;
+        } else if (load(&f.out_w[W_MOVED])) {
             rsize = 0;
         } else if (PyBytes_Check(res)) {
             /* slots.Slot.write_plain: the record, its length, then the tag (publishes it). */
@@ -489,7 +874,7 @@ static PyObject *run_reactions(PyObject *Py_UNUSED(self), PyObject *args)
                 goto fail;
             }
         }
-        Py_DECREF(res);
+        Py_XDECREF(res);
         Py_DECREF(value);
         Py_DECREF(ctx);
         Py_DECREF(node);
@@ -517,30 +902,37 @@ static PyObject *run_reactions(PyObject *Py_UNUSED(self), PyObject *args)
 
 /* ---- the driver's side ------------------------------------------------------------------- */
 
-/* trigger(in_mv, in_cap, tag, data, queue, gid, index) -> bool
+/* fire(in_mv, in_cap, tag, data, queue, gid, index, inbox, doorbell, early_mv, early_cap)
+ *     -> 0, 1 or 2
  *
- * slots.Slot.write_plain(tag, data) then slots.TriggerQueue.push(gid, tag, index): one
- * compiled call whose arguments are one plain pickle (`data`, bytes). False, and nothing done,
- * if the record does not fit the slot or the queue is full (Python's path then handles it).
- * The caller has checked that the buffer owns no one-off segment.
+ * One compiled call whose arguments are one plain pickle (`data`, bytes): slots.Slot.
+ * write_plain(tag, data), slots.TriggerQueue.push(gid, tag, index), then the wake-up of
+ * compiled.CompiledGraph.trigger: the actor (its inbox header `inbox`, its doorbell handle) is
+ * woken now, as Channel.notify does, if the actor woken early in this tag has written its
+ * output (`early_mv`/`early_cap`: that actor's out-slot, or None if none was woken yet).
+ * 0: nothing done (the record does not fit the slot, or the queue is full: Python's path then
+ * handles it); 1: triggered, not woken (Python wakes it at the end of the round); 2: triggered
+ * and woken. The caller has checked that the buffer owns no one-off segment.
  */
-static PyObject *trigger(PyObject *Py_UNUSED(self), PyObject *args)
+static PyObject *fire(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *in_mv, *queue_mv;
-    unsigned long long cap, tag, gid, index;
+    PyObject *in_mv, *queue_mv, *inbox_mv, *early_mv;
+    unsigned long long cap, tag, gid, index, bell, early_cap;
     const char *data;
     Py_ssize_t n;
-    if (!PyArg_ParseTuple(args, "OKKy#OKK", &in_mv, &cap, &tag, &data, &n, &queue_mv, &gid, &index))
+    if (!PyArg_ParseTuple(args, "OKKy#OKKOKOK", &in_mv, &cap, &tag, &data, &n, &queue_mv, &gid,
+                          &index, &inbox_mv, &bell, &early_mv, &early_cap))
         return NULL;
     Py_ssize_t len = 0, qlen = 0;
     char *slot = mem(in_mv, &len);
-    volatile uint64_t *q = mem(queue_mv, &qlen);
+    volatile uint64_t *q = mem(queue_mv, &qlen), *inbox = mem(inbox_mv, NULL);
     uint64_t size = 24 + (((uint64_t)n + 7) & ~7ULL);
-    if (slot == NULL || q == NULL || size > cap || (uint64_t)len < SLOT_HDR_BYTES + 2 * cap)
-        Py_RETURN_FALSE;
+    if (slot == NULL || q == NULL || inbox == NULL || size > cap ||
+        (uint64_t)len < SLOT_HDR_BYTES + 2 * cap)
+        return PyLong_FromLong(0);
     uint64_t capacity = ((uint64_t)qlen / 8 - Q_ENTRY) / 3, tail = load(&q[Q_TAIL]);
     if (tail - load(&q[Q_HEAD]) >= capacity)
-        Py_RETURN_FALSE;
+        return PyLong_FromLong(0);
     volatile uint64_t *w = (volatile uint64_t *)slot;
     uint64_t b = tag & 1;
     char *rec = slot + SLOT_HDR_BYTES + b * cap;
@@ -558,7 +950,17 @@ static PyObject *trigger(PyObject *Py_UNUSED(self), PyObject *args)
     e[1] = tag;
     e[2] = index;
     store(&q[Q_TAIL], tail + 1); /* publish the trigger */
-    Py_RETURN_TRUE;
+    if (early_mv != Py_None) { /* slots.Slot.ready(tag) of the early actor's out-slot */
+        Py_ssize_t elen = 0;
+        volatile uint64_t *ew = mem(early_mv, &elen);
+        if (ew == NULL || (uint64_t)elen < SLOT_HDR_BYTES + 2 * early_cap || load(&ew[W_MOVED]) ||
+            load(&ew[b * BUF_WORDS + W_TAG]) != tag)
+            return PyLong_FromLong(1); /* (moved: not known here; woken later, which is safe) */
+    }
+    fence(); /* Channel.notify: the trigger's store before the look at the sleeping word */
+    if ((load(&inbox[C_SLEEPING]) & ASLEEP_MASK) && sem_post((sem_t *)(uintptr_t)bell) < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    return PyLong_FromLong(2);
 }
 
 /* read_output(mv, cap, tag) -> bytes or None
@@ -587,8 +989,10 @@ static PyObject *read_output(PyObject *Py_UNUSED(self), PyObject *args)
 static PyMethodDef methods[] = {
     {"run_reactions", run_reactions, METH_VARARGS,
      "Run an actor's compiled reactions until Python must look."},
-    {"trigger", trigger, METH_VARARGS, "Write a plain in-slot record and push its trigger."},
+    {"fire", fire, METH_VARARGS, "Write a plain in-slot record, push its trigger, wake the actor."},
     {"read_output", read_output, METH_VARARGS, "The plain record of a tag, if written."},
+    {"encode", encode, METH_O, "The pickle of a plain value (bytes), or None if it is not plain."},
+    {"plain_config", plain_config, METH_VARARGS, "The array type, dtype strings and extension code."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -606,8 +1010,9 @@ PyMODINIT_FUNC PyInit__compiled(void)
     str_buffers = PyUnicode_InternFromString("buffers");
     str_refs = PyUnicode_InternFromString("refs");
     str_segment = PyUnicode_InternFromString("segment");
+    str_dtype = PyUnicode_InternFromString("dtype");
     if (str_fast == NULL || str_current_call == NULL || str_meta == NULL || str_buffers == NULL ||
-        str_refs == NULL || str_segment == NULL)
+        str_refs == NULL || str_segment == NULL || str_dtype == NULL)
         return NULL;
     return PyModule_Create(&module);
 }

@@ -260,11 +260,11 @@ class CompiledGraph:
         # trigger pushed with it; the general case as frames (out-of-band buffers,
         # cloudpickle, _Inline values).
         argf = ser.serialize_args(args, kwargs) if len(frames) == 1 else None
-        pushed = type(argf) is bytes and _compiled is not None and not n.ups and \
-            not n.in_slot._owned[t & 1] and _compiled.trigger(
-                n.in_slot._mv, n.in_slot.capacity, t, argf, rt.trigger_queues[n.proc].w,
-                self.gid, pos)
-        if not pushed and (type(argf) is not bytes or not n.in_slot.write_plain(t, argf)):
+        # (fired: 0 or None, not; 1, written and pushed; 2, and the actor woken: see below)
+        fired = type(argf) is bytes and _compiled is not None and not n.ups and \
+            n.out_slot is not None and not n.in_slot._owned[t & 1] and \
+            self._fire(n, pos, t, argf)
+        if not fired and (type(argf) is not bytes or not n.in_slot.write_plain(t, argf)):
             if type(argf) is not ser.Frame:
                 argf = ser.serialize((args, kwargs))
             if argf.refs:  # refs nested in a value: their borrowing needs the dynamic path
@@ -309,9 +309,13 @@ class CompiledGraph:
             _fence()
             if all(self.nodes[j].out_slot.ready(t) for j in n.ups):
                 rt.unwoken.append(rt.peer(n.proc))
+        elif fired:  # (in C, the same rule as below)
+            if fired == 2:
+                self.early = n
+            else:
+                rt.unwoken.append(rt.peer(n.proc))
         else:
-            if not pushed:
-                rt.push_trigger(n.proc, self.gid, t, pos, wake=None)
+            rt.push_trigger(n.proc, self.gid, t, pos, wake=None)
             e = self.early
             if n.out_slot is not None and (e is None or e.out_slot.ready(t)):
                 rt.peer(n.proc).notify()
@@ -321,6 +325,17 @@ class CompiledGraph:
         if last:
             rt.wake_triggered()
         return refs
+
+    def _fire(self, n, pos, t, data):
+        """``_compiled.fire``: node ``pos``'s plain record written, its trigger pushed, and the
+        actor woken if the wake-up rule in ``trigger`` lets it be (0: not done, 1: not woken,
+        2: woken)."""
+        ch = self.rt.peer(n.proc)
+        e = self.early
+        return _compiled.fire(n.in_slot._mv, n.in_slot.capacity, t, data,
+                              self.rt.trigger_queues[n.proc].w, self.gid, pos, ch._hdr,
+                              ch._doorbell.handle, None if e is None else e.out_slot._mv,
+                              0 if e is None else e.out_slot.capacity)
 
     def _marker(self, ref, spec, frames, pins):
         if spec is X:

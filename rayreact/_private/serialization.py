@@ -308,6 +308,22 @@ try:
 except ValueError:  # taken (or registered already): pickle it by name
     pass
 
+# The C module (``_compiled.c``, built by setup.py where it can be; RAYREACT_C=0: not used)
+# also pickles plain values (builtin types and small arrays, as _Pickler does) in one call
+# (``encode``); the pickler handles everything else. slots.py takes its compiled paths.
+c_module = None
+if os.environ.get("RAYREACT_C", "1") != "0":
+    try:
+        from rayreact._private import _compiled as c_module
+    except ImportError:
+        pass
+_encode = None
+if c_module is not None:
+    _ext = _ARRAY_EXTENSION if copyreg._extension_registry.get((__name__, "_array")) \
+        == _ARRAY_EXTENSION else 0
+    c_module.plain_config(np.ndarray, _dtype_strs, _ext, SMALL_ARRAY)
+    _encode = c_module.encode
+
 
 class _Dispatch(dict):
     """A pickler's own dispatch table replaces copyreg's: types registered there (by the
@@ -363,6 +379,10 @@ def serialize(value):
     Raises:
         TypeError: the value cannot be pickled; the message names the value's type.
     """
+    if _encode is not None:  # builtin values and small arrays: one C call (see _compiled.c)
+        b = _encode(value)
+        if b is not None:
+            return Frame(b, [], [])
     buffers = []
     refs = []
     _collecting.append(refs)
@@ -402,6 +422,10 @@ def serialize_plain(value):
     the bare pickle stream of ``value`` (bytes) if it has no out-of-band buffer and no ref;
     else the Frame ``serialize`` would make (so nothing is pickled twice); None if it needs
     cloudpickle or does not pickle (``serialize`` then says why)."""
+    if _encode is not None:  # values of builtin types and small arrays: one C call
+        b = _encode(value)
+        if b is not None:
+            return b
     refs = []
     _collecting.append(refs)
     state = _picklers.pop() if _picklers else _PicklerState()
@@ -426,6 +450,10 @@ def serialize_args(args, kwargs):
     """``serialize_plain((args, kwargs))`` of a call's arguments; for the common call whose
     positional arguments are all str, int, float, bool, None or bytes, ``pickle.dumps``
     straight away (one C call: none of them can hold a ref, an array or a __main__ object)."""
+    if _encode is not None:
+        b = _encode((args, kwargs))
+        if b is not None:
+            return b
     if not kwargs:
         for a in args:
             if type(a) not in _ATOMS:

@@ -52,12 +52,7 @@ from rayreact._private import shm
 # the actors' reaction loop, the driver's trigger and read of plain records. They work on the
 # memory laid out here, as the Python below does; without them (or with RAYREACT_C=0) the
 # Python does all of it: the same results, more CPU per call.
-c_paths = None
-if os.environ.get("RAYREACT_C", "1") != "0":
-    try:
-        from rayreact._private import _compiled as c_paths
-    except ImportError:
-        pass
+c_paths = ser.c_module
 
 _BUF_WORDS = 8  # per buffer: tag, nbytes
 _HDR_BYTES = 2 * _BUF_WORDS * 8
