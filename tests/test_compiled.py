@@ -245,3 +245,36 @@ def test_a_round_with_a_large_argument_takes_the_dynamic_path(rr1):
     assert graph.tag == used  # the large ones did not use it
     assert ray.get(a.f.remote(small)).tolist() == [1.0, 1.0]
     assert graph.tag == used + 1
+
+
+@rayreact.remote
+class _Holder:
+    def __init__(self, other):
+        self.other = other
+
+    def poke(self, x):
+        return rayreact.get(self.other.f.remote(x))
+
+
+def test_an_actor_nobody_else_can_call_stays_compiled_when_another_is_shared(rr1):
+    ray, _ = rr1
+    a, shared = Stage.remote(2), Stage.remote(3)
+    holder = _Holder.remote(shared)  # shared's handle leaves the driver: its calls are ordered
+    out = [(ray.get(a.f.remote(i)), ray.get(holder.poke.remote(i)), ray.get(shared.f.remote(i)))
+           for i in range(8)]
+    assert out == [(2 * i, 3 * i, 3 * i) for i in range(8)]
+    tracer = api._rt.tracer
+    assert set(tracer.excluded) == {shared._proc, holder._proc}  # given a handle, or shared
+    used = [g for g in _compiled_graphs() if g.tag > 0]
+    assert [[n.proc for n in g.nodes] for g in used] == [[a._proc]]
+
+
+def test_a_named_actor_takes_every_graph_out_of_compiled_mode(rr1):
+    ray, _ = rr1
+    a = Stage.remote(2)
+    for i in range(4):
+        ray.get(a.f.remote(i))
+    assert _compiled_graphs()[0].tag > 0
+    Stage.options(name="anyone").remote(1)  # any reaction may look it up and call it
+    assert ray.get([a.f.remote(i) for i in range(3)]) == [0, 2, 4]
+    assert all(g.broken for g in _compiled_graphs())

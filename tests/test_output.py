@@ -85,3 +85,24 @@ def test_prefixed_lines_start_a_prefix_only_at_line_starts(monkeypatch):
     s.write("\n")
     pid = os.getpid()
     assert sink.getvalue() == f"(a pid={pid}) xy\n(b pid={pid}) z\n"
+
+
+def test_a_line_goes_out_in_one_write_when_complete(monkeypatch):
+    # print() writes "hi" and "\n" separately; another worker's line must not land between.
+    monkeypatch.setenv("RAY_COLOR_PREFIX", "0")
+    writes = []
+
+    class Raw(io.StringIO):
+        def write(self, s):
+            writes.append(s)
+            return len(s)
+
+    raw = Raw()
+    a, b = output.PrefixedLines(raw, lambda: "A"), output.PrefixedLines(raw, lambda: "B")
+    a.write("hi")
+    b.write("hello\n")
+    a.write("\n")
+    a.write("tail")
+    assert writes == [f"(B pid={os.getpid()}) hello\n", f"(A pid={os.getpid()}) hi\n"]
+    a.flush()  # (also at exit) the unfinished line goes out
+    assert writes[-1] == f"(A pid={os.getpid()}) tail"

@@ -346,11 +346,11 @@ def _check_pending(rt, handle, method):
             "with the `max_pending_calls` actor option.")
 
 
-def _share(proc):
+def _share(proc, named=False):
     """Other processes may call actor ``proc`` (determinism.Completion)."""
     rt = _api()._rt
     if rt is not None:
-        rt.completion.share(proc)
+        rt.completion.share(proc, named)
 
 
 class ActorClass:
@@ -433,7 +433,7 @@ class ActorClass:
                              max_pending_calls=options.get("max_pending_calls") or -1,
                              name_file=None if name is None else _name_file(rt, name, namespace))
         if name is not None:
-            _share(proc)  # anyone may look it up
+            _share(proc, named=True)  # anyone may look it up
             if not _register_named(rt, name, namespace, handle):
                 handle._exported[0] = True  # no out-of-scope exit: it is killed here
                 api._kill_proc(proc, popen.pid)
@@ -482,7 +482,7 @@ def _lookup_named(rt, name, namespace):
     if not data:  # being written right now by its creator
         return None
     proc, pid, cls, methods, is_async, max_pending = pickle.loads(data)
-    _share(proc)
+    _share(proc, named=True)
     if not pid_alive(pid):
         try:
             os.unlink(path)

@@ -238,14 +238,22 @@ class CompiledGraph:
                     return False
         return True
 
-    def trigger(self, pos, args, kwargs):
+    def trigger(self, pos, args, kwargs, traced=False):
         """Run node ``pos`` for the current tag with these arguments; return its result refs,
-        or None if the call cannot take the compiled path (then nothing was done)."""
+        or None if the call cannot take the compiled path (then nothing was done).
+
+        ``traced`` (a graph the tracer froze): also None for a call that gives the actor an
+        actor handle, or a ref while calls are ordered by logical tag (``Runtime._send_call``
+        then takes the actor out of compiled mode)."""
         rt = self.rt
         n = self.nodes[pos]
         t = self.tag
         frames = [None]
         pins = None
+        comp = rt.completion
+        if traced and n.markers and comp.active:
+            return None
+        passed = comp.passed
         if n.markers:
             args = list(args)
             for i, s in enumerate(n.argspec):
@@ -260,6 +268,8 @@ class CompiledGraph:
         # trigger pushed with it; the general case as frames (out-of-band buffers,
         # cloudpickle, _Inline values).
         argf = ser.serialize_args(args, kwargs) if len(frames) == 1 else None
+        if traced and comp.passed != passed:  # an actor handle in the arguments
+            return None
         # (fired: 0 or None, not; 1, written and pushed; 2, and the actor woken: see below)
         fired = type(argf) is bytes and _compiled is not None and not n.ups and \
             n.out_slot is not None and not n.in_slot._owned[t & 1] and \

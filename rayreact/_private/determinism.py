@@ -156,6 +156,7 @@ class Completion:
         self.driver = driver
         self.active = False
         self.shared = set()
+        self.passed = 0  # actor handles pickled (or unpickled) in this process so far
         self.open = {}  # tag -> _Record
         self.stack = []  # the reactions running in this process, innermost last (or None)
         self.program = None  # the driver's program: the reaction whose calls are the roots
@@ -166,18 +167,33 @@ class Completion:
     def current(self):
         return self.stack[-1] if self.stack else None
 
-    def share(self, proc):
-        """Actor ``proc`` may be called by other processes from now on."""
-        if proc in self.shared:
+    def share(self, proc, named=False):
+        """Actor ``proc`` may be called by other processes from now on (``named``: any
+        process may look it up by its name).
+
+        In the driver, its compiled graphs leave compiled mode (compiled reactions carry no
+        tag): those of this actor only, since only the holders of an actor's handle can call
+        it (the driver also takes out the actors it gives a handle or a ref: see
+        ``Runtime._send_call``); all of them for a named actor, which any reaction may look
+        up and call without the driver knowing."""
+        self.passed += 1
+        if proc in self.shared and not named:
             return
         self.shared.add(proc)
-        if self.driver and not self.active and self.rt.deterministic:
-            self.active = True
-            log.debug("ordering calls by logical tag from now on: actor %08x is shared", proc)
-            if self.rt.tracer is not None:
-                self.rt.tracer.stop_compiling(
-                    "an actor handle was passed to another process: calls from several "
-                    "callers are ordered on the dynamic path")
+        if self.driver and self.rt.deterministic:
+            if not self.active:
+                self.active = True
+                log.debug("ordering calls by logical tag from now on: actor %08x is shared",
+                          proc)
+            tracer = self.rt.tracer
+            if tracer is None:
+                pass
+            elif named:
+                tracer.stop_compiling("a named actor: any process may call it, and calls "
+                                      "from several callers are ordered on the dynamic path")
+            else:
+                tracer.exclude(proc, "its handle was passed to another process: calls from "
+                                     "several callers are ordered on the dynamic path")
 
     # -- the orders of calls ---------------------------------------------------------------
     def open_root(self, n, target=None):

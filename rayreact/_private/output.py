@@ -49,6 +49,7 @@ class PrefixedLines(io.TextIOBase):
         self._stream = stream
         self._name = name
         self._at_line_start = True
+        self._held = ""  # the start of a line not complete yet, prefixed (see write)
         self._lock = threading.Lock()  # threaded actors print from several threads
 
     def write(self, s):
@@ -61,18 +62,28 @@ class PrefixedLines(io.TextIOBase):
         pre, post = _colour(pid)
         prefix = f"{pre}({name + ' ' if name else ''}pid={pid}){post} "
         with self._lock:
-            out = []
+            out = [self._held]
             for piece in s.splitlines(keepends=True):
                 if self._at_line_start:
                     out.append(prefix)
                 out.append(piece)
                 self._at_line_start = piece.endswith(("\n", "\r"))
-            self._stream.write("".join(out))
-            if "\n" in s:
-                self._stream.flush()  # a line is out as soon as it is complete, as in Ray
+            # A line goes out whole, in one write, as soon as it is complete (as in Ray):
+            # print() writes its text and its end separately, and on an unbuffered stream
+            # (PYTHONUNBUFFERED) another worker's line could land between the two.
+            text = "".join(out)
+            cut = max(text.rfind("\n"), text.rfind("\r")) + 1
+            self._held = text[cut:]
+            if cut:
+                self._stream.write(text[:cut])
+                self._stream.flush()
         return len(s)
 
     def flush(self):
+        with self._lock:
+            if self._held:
+                self._stream.write(self._held)
+                self._held = ""
         self._stream.flush()
 
     def writable(self):

@@ -404,6 +404,8 @@ class Runtime:
         (target, method, args, kwargs, num_returns, fn_frame, fn_key, name, first, ret_ids,
          order) = call
         frames, pins = [], None
+        comp = self.completion
+        passed = comp.passed
         if args or kwargs:
             args, kwargs, pins = self._arg_sources(args, kwargs, frames)
             argf = ser.serialize_args(args, kwargs)
@@ -413,8 +415,14 @@ class Runtime:
                 argf = ser.serialize((args, kwargs))
         else:
             argf = _EMPTY_ARGS
-        if order is None and self.completion.active:
-            order = self.completion.root_order(target, first & _LOW64)
+        if self.tracer is not None and target is not None and (
+                comp.passed != passed or comp.active and (argf.refs or frames or pins)):
+            # The actor now holds a handle, or a value that may hold one: it may call actors
+            # other processes call too, which a compiled reaction (no tag) must not.
+            self.tracer.exclude(target._proc, "it was given an actor handle or an ObjectRef "
+                                              "while calls are ordered by logical tag")
+        if order is None and comp.active:
+            order = comp.root_order(target, first & _LOW64)
         # The refs the call carries (nested in its arguments, and the pending top-level ones
         # the callee fetches) are exports: they stay alive until the callee has run the call
         # and dropped them, whether or not the caller keeps them or the call's result.

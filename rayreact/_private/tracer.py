@@ -55,6 +55,7 @@ class Tracer:
         self.loop_body = None  # ReactorGraph of the latest repeating loop body
         self._pending_key = None  # shape key of the call the dynamic path is making
         self.no_compile = None  # why nothing is compiled any more (see stop_compiling)
+        self.excluded = {}  # actor proc -> why its calls stay dynamic (see exclude)
 
     # -- submissions ---------------------------------------------------------------------------
     def submit(self, target, method, args, kwargs, num_returns, fn_key, name):
@@ -78,7 +79,7 @@ class Tracer:
             pos = self.pos
             if pos < len(cg.nodes) and not cg.broken and cg.matches(
                     pos, target, method, args, kwargs, num_returns):
-                refs = cg.trigger(pos, args, kwargs)
+                refs = cg.trigger(pos, args, kwargs, traced=True)
                 if refs is not None:
                     self.pos = pos + 1
                     i = len(self.round)
@@ -191,12 +192,24 @@ class Tracer:
                 if g is not None:
                     g.broken = True
 
+    def exclude(self, proc, reason):
+        """Actor ``proc`` runs every later call on the dynamic path (``reason`` is logged)."""
+        if proc in self.excluded:
+            return
+        self.excluded[proc] = reason
+        log.debug("actor %08x leaves compiled mode: %s", proc, reason)
+        for g in self.graphs.values():
+            if g is not None and any(n.proc == proc for n in g.nodes):
+                g.broken = True
+
     def _why_not(self, shape):
         if self.no_compile is not None:
             return self.no_compile
         for who, method, _n, _spec, _kw in shape:
             if type(who) is tuple:
                 return f"{method} is a remote function (tasks run on the dynamic path)"
+            if who in self.excluded:
+                return f"{method}: {self.excluded[who]}"
             info = self.actors.get(who)
             if info is None:
                 return f"{method}: an actor created outside this driver"
