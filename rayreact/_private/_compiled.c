@@ -10,7 +10,7 @@
  *     loop: head of the trigger queue -> node of the graph -> its inputs from upstream
  *           reactions written? -> its in-slot's plain record -> pop the trigger
  *           -> pickle.loads (and Python's _resolve for connections) -> call the method
- *           -> serialize_plain -> write the out-slot (data, length, then the tag)
+ *           -> encode (or pickle_plain) -> write the out-slot (data, length, then the tag)
  *           -> done word -> wake the downstream actors and the driver if they sleep
  *           queue and inbox empty: announce the sleep, fence, look again, sleep on the
  *           doorbell (without the GIL)
@@ -603,7 +603,7 @@ static PyObject *plain_config(PyObject *Py_UNUSED(self), PyObject *args)
 }
 
 /* run_reactions(queue, inbox, doorbell, graphs, driver_hdr, driver_doorbell, rt, loads,
- *     serialize_plain, resolve, timeout)
+ *     pickle_plain, resolve, timeout)
  *
  *   queue: TriggerQueue.w; inbox: this process's Channel._hdr; doorbell: its semaphore's
  *   handle (sem_t * as int); graphs: ActorReactions.graphs ({gid: {index: _ActorNode}});
@@ -616,7 +616,7 @@ static PyObject *plain_config(PyObject *Py_UNUSED(self), PyObject *args)
  * seconds with nothing to do; (tag, node, value, error, result): the reaction ran (its
  * trigger is popped) but its output is not written: `error` is the exception that loading
  * or resolving the arguments (result None) or calling the method (result False) raised,
- * else `value` is the return value and `result` what serialize_plain made of it.
+ * else `value` is the return value and `result` what pickle_plain made of it.
  */
 static PyObject *run_reactions(PyObject *Py_UNUSED(self), PyObject *args)
 {
@@ -803,7 +803,7 @@ static PyObject *run_reactions(PyObject *Py_UNUSED(self), PyObject *args)
         char *w = f.out_data + b * f.out_cap;
         uint64_t rsize = 0;
         /* A plain result is encoded straight into the out-slot (the record as
-         * Slot.write_plain lays it out); else Python's serialize_plain says what it is. */
+         * Slot.write_plain lays it out); else serialization.pickle_plain says what it is. */
         Py_ssize_t pn = load(&f.out_w[W_MOVED]) || f.out_cap < 32 ? 0
                         : encode_into(w + 24, w + f.out_cap, value);
         if (pn < 0)

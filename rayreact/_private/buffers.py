@@ -13,7 +13,7 @@ says when the last view is gone, without a finalizer per record.
 
 A process keeps at most ``MAX_BYTES`` of buffers (the driver's loop holds two rounds of
 results, 30 frames at 15 actors); a record that finds none free then is copied into
-``bytes`` as before. ``drain`` gives them all back (an idle worker, ``shutdown``).
+``bytes`` as before. ``drain`` gives them all back (a worker idle for a second).
 """
 
 import os

@@ -270,10 +270,17 @@ class CompiledGraph:
         argf = ser.serialize_args(args, kwargs) if len(frames) == 1 else None
         if traced and comp.passed != passed:  # an actor handle in the arguments
             return None
-        # (fired: 0 or None, not; 1, written and pushed; 2, and the actor woken: see below)
-        fired = type(argf) is bytes and _compiled is not None and not n.ups and \
-            n.out_slot is not None and not n.in_slot._owned[t & 1] and \
-            self._fire(n, pos, t, argf)
+        # In C (_compiled.fire): the record written, the trigger pushed and the actor woken
+        # if the wake-up rule below lets it be (fired: 0 or None, not done; 1, not woken; 2,
+        # woken).
+        fired = None
+        if type(argf) is bytes and _compiled is not None and not n.ups and \
+                n.out_slot is not None and not n.in_slot._owned[t & 1]:
+            ch, e = rt.peer(n.proc), self.early
+            fired = _compiled.fire(
+                n.in_slot._mv, n.in_slot.capacity, t, argf, rt.trigger_queues[n.proc].w,
+                self.gid, pos, ch._hdr, ch._doorbell.handle,
+                None if e is None else e.out_slot._mv, 0 if e is None else e.out_slot.capacity)
         if not fired and (type(argf) is not bytes or not n.in_slot.write_plain(t, argf)):
             if type(argf) is not ser.Frame:
                 argf = ser.serialize((args, kwargs))
@@ -335,17 +342,6 @@ class CompiledGraph:
         if last:
             rt.wake_triggered()
         return refs
-
-    def _fire(self, n, pos, t, data):
-        """``_compiled.fire``: node ``pos``'s plain record written, its trigger pushed, and the
-        actor woken if the wake-up rule in ``trigger`` lets it be (0: not done, 1: not woken,
-        2: woken)."""
-        ch = self.rt.peer(n.proc)
-        e = self.early
-        return _compiled.fire(n.in_slot._mv, n.in_slot.capacity, t, data,
-                              self.rt.trigger_queues[n.proc].w, self.gid, pos, ch._hdr,
-                              ch._doorbell.handle, None if e is None else e.out_slot._mv,
-                              0 if e is None else e.out_slot.capacity)
 
     def _marker(self, ref, spec, frames, pins):
         if spec is X:
@@ -483,7 +479,7 @@ class ActorReactions:
         rt = self.rt
         r = _compiled.run_reactions(self.queue.w, rt.inbox._hdr, rt.inbox._doorbell.handle,
                                self.graphs, drv._hdr, drv._doorbell.handle, rt, _loads,
-                               ser.serialize_plain, self._resolve_args, timeout)
+                               ser.pickle_plain, self._resolve_args, timeout)
         if type(r) is not tuple:
             return r
         tag, node, value, error, res = r  # it ran; its output is for Python to write

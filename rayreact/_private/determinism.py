@@ -186,12 +186,10 @@ class Completion:
                 log.debug("ordering calls by logical tag from now on: actor %08x is shared",
                           proc)
             tracer = self.rt.tracer
-            if tracer is None:
-                pass
-            elif named:
+            if named and tracer is not None:
                 tracer.stop_compiling("a named actor: any process may call it, and calls "
                                       "from several callers are ordered on the dynamic path")
-            else:
+            elif tracer is not None:
                 tracer.exclude(proc, "its handle was passed to another process: calls from "
                                      "several callers are ordered on the dynamic path")
 

@@ -426,6 +426,12 @@ def serialize_plain(value):
         b = _encode(value)
         if b is not None:
             return b
+    return pickle_plain(value)
+
+
+def pickle_plain(value):
+    """``serialize_plain`` by the pickler: for what the C encoder leaves (the actor's C loop
+    calls it after its own encoding failed)."""
     refs = []
     _collecting.append(refs)
     state = _picklers.pop() if _picklers else _PicklerState()
@@ -449,7 +455,8 @@ _ATOMS = frozenset((str, int, float, bool, type(None), bytes))
 def serialize_args(args, kwargs):
     """``serialize_plain((args, kwargs))`` of a call's arguments; for the common call whose
     positional arguments are all str, int, float, bool, None or bytes, ``pickle.dumps``
-    straight away (one C call: none of them can hold a ref, an array or a __main__ object)."""
+    straight away (one C call: none of them can hold a ref, an array or a __main__ object)
+    where the C encoder is not built, or left them (an int beyond 64 bits)."""
     if _encode is not None:
         b = _encode((args, kwargs))
         if b is not None:
@@ -460,7 +467,7 @@ def serialize_args(args, kwargs):
                 break
         else:
             return pickle.dumps((args, kwargs), protocol=5)
-    return serialize_plain((args, kwargs))
+    return pickle_plain((args, kwargs))
 
 
 def deserialize(frame):
