@@ -416,13 +416,25 @@ def test_a_restartable_actor_restarts_max_restarts_times_and_queues_calls_meanwh
         def die(self):
             os._exit(1)
 
+    def ping_after_restart():
+        # Ray 2.60 may still fail a call made while the restart is under way with
+        # ActorUnavailableError ("The actor is restarting": documented as transient; seen in
+        # CI under load, 2026-12-03), so the oracle tries again; rayreact's call waits.
+        for _ in range(1 if ray.__name__ == "rayreact" else 50):
+            try:
+                return ray.get(a.ping.remote())
+            except ray.exceptions.ActorUnavailableError:
+                if ray.__name__ == "rayreact":
+                    raise
+                time.sleep(0.1)  # (Ray's restart takes a while; nothing to wait on here)
+        return ray.get(a.ping.remote())
+
     a = Mortal.remote()
-    pids = []
+    pids = [ray.get(a.ping.remote())]
     for _ in range(3):
-        pids.append(ray.get(a.ping.remote()))
         with pytest.raises(ray.exceptions.ActorUnavailableError):
             ray.get(a.die.remote())
-    pids.append(ray.get(a.ping.remote()))
+        pids.append(ping_after_restart())
     assert len(set(pids)) == 4  # three restarts, each a new process
     with pytest.raises(ray.exceptions.ActorDiedError):
         ray.get(a.die.remote())
